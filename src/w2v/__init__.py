@@ -1,0 +1,19 @@
+"""w2v: Word2Vec in PyTorch with gensim's names, word2vec.c's quality and formats.
+
+Querying (`KeyedVectors`, formats, evaluation) imports numpy only; `Word2Vec` pulls in torch
+when first touched.
+"""
+
+from w2v.errors import W2VError
+from w2v.keyedvectors import KeyedVectors
+
+__version__ = "0.1.0"
+__all__ = ["KeyedVectors", "W2VError", "Word2Vec", "__version__"]
+
+
+def __getattr__(name):
+    if name == "Word2Vec":
+        from w2v.word2vec import Word2Vec
+
+        return Word2Vec
+    raise AttributeError(f"module 'w2v' has no attribute {name!r}")
