@@ -1,0 +1,34 @@
+"""Atomic file output: write to a temporary name in the target's folder, flush, fsync, rename.
+
+A crash, a kill or a full disk mid-write leaves the previous file (or none) in place, never half
+of one.
+"""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from w2v.errors import W2VError
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb"):
+    """Yield a file object whose contents replace `path` only if the block finishes."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise W2VError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise W2VError(f"cannot write {path}: folder {folder} is not writable; choose another")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
