@@ -1,0 +1,164 @@
+"""Corpus ids -> CBOW training examples (context ids, target id, negative ids), built with tensors.
+
+One pass of `cbow_examples` turns a slice of the encoded corpus into whole arrays of examples with
+no Python code per example: subsampling with word2vec.c's keep probability (drawn afresh each
+epoch), a window shrunk per target to 1..window, contexts that stop at sentence edges, and noise
+words from the pre-generated table, redrawn where they hit the target.
+
+`CBOWDataset` offers the same examples one at a time as a torch Dataset, with `collate_cbow` to
+pad them into batches, for people writing their own training loops.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from w2v.vocab import EncodedCorpus
+
+CHUNK_TOKENS = 1 << 18  # corpus tokens per example-building pass: bounds memory to ~50 MB
+# Each round redraws only the clashes, so even a 3-word vocabulary settles in a few dozen rounds;
+# the cap only stops a 1-word vocabulary, whose every noise word is the target, from looping.
+MAX_REDRAWS = 100
+
+
+@dataclass
+class CBOWBatch:
+    context: torch.Tensor  # (B, 2W) int64, padded slots hold 0
+    mask: torch.Tensor  # (B, 2W) float, 1 for a real context word
+    target: torch.Tensor  # (B,) int64
+    negatives: torch.Tensor  # (B, K) int64
+    words: float  # raw in-vocabulary corpus words this batch accounts for (for progress)
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def to(self, device) -> "CBOWBatch":
+        move = {k: getattr(self, k).to(device, non_blocking=True)
+                for k in ("context", "mask", "target", "negatives")}
+        return CBOWBatch(**move, words=self.words)
+
+
+def window_offsets(window: int) -> torch.Tensor:
+    """(2W,) offsets -W..-1, 1..W of the context slots around a target."""
+    left = torch.arange(-window, 0)
+    return torch.cat([left, -left.flip(0)])
+
+
+def draw_negatives(
+    table: torch.Tensor, target: torch.Tensor, negative: int, generator: torch.Generator
+) -> torch.Tensor:
+    """(B, K) noise words from the unigram**0.75 table, redrawn where equal to the target."""
+    slots = torch.randint(len(table), (len(target), negative), generator=generator)
+    neg = table[slots]
+    for _ in range(MAX_REDRAWS):
+        clash = neg == target[:, None]
+        if not clash.any():
+            break
+        slots = torch.randint(len(table), (int(clash.sum()),), generator=generator)
+        neg[clash] = table[slots]
+    return neg
+
+
+def cbow_examples(
+    ids: torch.Tensor,
+    sentence: torch.Tensor,
+    keep_prob: torch.Tensor,
+    table: torch.Tensor,
+    window: int,
+    negative: int,
+    generator: torch.Generator,
+):
+    """All CBOW examples of one corpus slice.
+
+    ids, sentence: (N,) int64 token ids and the sentence each belongs to.
+    Returns context (E, 2W), mask (E, 2W), target (E,), negatives (E, K) with E <= N: subsampled
+    tokens and targets left without any context word produce no example (as in word2vec.c).
+    """
+    kept = torch.rand(len(ids), generator=generator, dtype=torch.float64) < keep_prob[ids]
+    tok, sent = ids[kept], sentence[kept]  # (n,)
+    n = len(tok)
+    offsets = window_offsets(window)  # (2W,)
+    # word2vec.c's shrinking window: each target looks 1..window words each way.
+    reach = torch.randint(1, window + 1, (n,), generator=generator)  # (n,)
+    pos = torch.arange(n)[:, None] + offsets[None, :]  # (n, 2W)
+    inside = (pos >= 0) & (pos < n) & (offsets.abs()[None, :] <= reach[:, None])
+    pos = pos.clamp_(0, max(n - 1, 0))
+    inside &= sent[pos] == sent[:, None]  # a context never crosses a sentence boundary
+    has_context = inside.any(1)
+    context = torch.where(inside, tok[pos], 0)[has_context]
+    mask = inside[has_context].to(torch.float32)
+    target = tok[has_context]
+    negatives = draw_negatives(table, target, negative, generator)
+    return context, mask, target, negatives
+
+
+def cbow_batches(
+    corpus: EncodedCorpus,
+    keep_prob: torch.Tensor,
+    table: torch.Tensor,
+    window: int,
+    negative: int,
+    batch_size: int,
+    generator: torch.Generator,
+    chunk_tokens: int = CHUNK_TOKENS,
+) -> Iterator[CBOWBatch]:
+    """One epoch of CBOW batches in corpus order, built a slice of the corpus at a time."""
+    ids_all = corpus.ids
+    sentence_all = corpus.sentence_ids
+    for start in range(0, len(ids_all), chunk_tokens):
+        stop = min(start + chunk_tokens, len(ids_all))
+        ids = torch.from_numpy(ids_all[start:stop].astype(np.int64))
+        sentence = torch.from_numpy(sentence_all[start:stop])
+        context, mask, target, negatives = cbow_examples(
+            ids, sentence, keep_prob, table, window, negative, generator
+        )
+        n = len(target)
+        if n == 0:
+            yield CBOWBatch(context, mask, target, negatives, words=float(stop - start))
+            continue
+        # Spread the slice's raw words over its batches so the learning rate decays smoothly.
+        words_per_example = (stop - start) / n
+        for b in range(0, n, batch_size):
+            e = min(b + batch_size, n)
+            yield CBOWBatch(
+                context[b:e], mask[b:e], target[b:e], negatives[b:e],
+                words=(e - b) * words_per_example,
+            )
+
+
+class CBOWDataset(torch.utils.data.IterableDataset):
+    """The seed's Dataset: yields (context ids, target id, negative ids) one example at a time.
+
+    Context ids have 1..2*window entries; batch them with `collate_cbow`. Each iteration is one
+    epoch with fresh subsampling, windows and noise words from `seed` + the epoch number.
+    """
+
+    def __init__(self, corpus: EncodedCorpus, vocab, window=5, negative=5, sample=1e-3,
+                 ns_exponent=0.75, seed=1):
+        from w2v.vocab import keep_probability, noise_table
+
+        self.corpus = corpus
+        self.window, self.negative, self.seed = window, negative, seed
+        self.keep_prob = torch.from_numpy(keep_probability(vocab.counts, sample))
+        self.table = torch.from_numpy(noise_table(vocab.counts, ns_exponent)).long()
+        self.epoch = 0
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        self.epoch += 1
+        batches = cbow_batches(self.corpus, self.keep_prob, self.table, self.window,
+                               self.negative, CHUNK_TOKENS, generator)
+        for batch in batches:
+            for ctx, m, t, neg in zip(batch.context, batch.mask, batch.target, batch.negatives):
+                yield ctx[m.bool()], t, neg
+
+
+def collate_cbow(examples) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad a list of (context, target, negatives) into (context, mask, target, negatives)."""
+    contexts, targets, negatives = zip(*examples)
+    context = torch.nn.utils.rnn.pad_sequence(list(contexts), batch_first=True)
+    lengths = torch.tensor([len(c) for c in contexts])
+    mask = (torch.arange(context.shape[1])[None, :] < lengths[:, None]).to(torch.float32)
+    return context, mask, torch.stack(targets), torch.stack(negatives)

@@ -1,0 +1,132 @@
+"""`TrainConfig`: every training option, its default, its help text and its validation.
+
+The CLI flags, the `Word2Vec` keyword arguments and the saved model's settings all come from this
+one dataclass, so an option is added in exactly one place. Names and defaults are gensim's where
+gensim has the option.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from w2v.errors import W2VError
+
+OPTIMIZERS = ("sgd", "adam", "sparseadam", "rmsprop", "adagrad")
+UPDATES = ("manual", "autograd")
+
+
+def _opt(default, help, group, **extra):
+    return field(default=default, metadata={"help": help, "group": group, **extra})
+
+
+@dataclass
+class TrainConfig:
+    # corpus
+    lowercase: bool = _opt(False, "lowercase every token", "corpus")
+    tokenize: bool = _opt(
+        False, "split raw text into words, dropping punctuation (for novels, web text)", "corpus"
+    )
+    max_sentence_length: int = _opt(
+        10000, "cut longer sentences (and text8's single line) into pieces of this many words",
+        "corpus",
+    )
+    # vocabulary
+    min_count: int = _opt(5, "ignore words seen fewer times than this", "vocabulary")
+    max_vocab_size: int | None = _opt(
+        None, "prune rare words while counting to keep at most this many (bounds memory)",
+        "vocabulary",
+    )
+    max_final_vocab: int | None = _opt(
+        None, "keep at most this many words, raising min_count as needed", "vocabulary"
+    )
+    sample: float = _opt(
+        1e-3, "downsample words more frequent than this (0 disables; word2vec.c's -sample)",
+        "vocabulary",
+    )
+    # model
+    sg: int = _opt(0, "1 for skip-gram, 0 for CBOW", "model", choices=(0, 1))
+    vector_size: int = _opt(100, "dimensionality of the word vectors", "model")
+    window: int = _opt(5, "largest distance between the target and a context word", "model")
+    negative: int = _opt(5, "noise words drawn per example (negative sampling)", "model")
+    ns_exponent: float = _opt(
+        0.75, "noise distribution is count**ns_exponent (0.75 in word2vec)", "model"
+    )
+    cbow_mean: int = _opt(
+        1, "1: average the context vectors, 0: sum them", "model", choices=(0, 1)
+    )
+    # optimisation
+    alpha: float = _opt(0.025, "initial learning rate", "optimisation")
+    min_alpha: float = _opt(
+        1e-4, "learning rate reached at the end, decaying linearly by words processed",
+        "optimisation",
+    )
+    epochs: int = _opt(5, "passes over the corpus", "optimisation")
+    batch_size: int = _opt(
+        1024, "training examples (target words) per update step", "optimisation"
+    )
+    optimizer: str = _opt(
+        "sgd",
+        "sgd reproduces word2vec.c; adam, sparseadam, rmsprop, adagrad use torch.optim",
+        "optimisation",
+        choices=OPTIMIZERS,
+    )
+    update: str = _opt(
+        "manual",
+        "manual: word2vec.c's update applied in place; autograd: loss.backward() and the optimizer",
+        "optimisation",
+        choices=UPDATES,
+    )
+    seed: int = _opt(1, "seed for initialisation, subsampling, windows and noise", "optimisation")
+    device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)", "optimisation")
+    threads: int = _opt(0, "torch CPU threads (0: torch's default)", "optimisation")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self):
+        """Raise W2VError naming the first nonsensical option and the accepted range."""
+        positive = ("vector_size", "window", "epochs", "batch_size", "max_sentence_length")
+        for name in positive:
+            _require(name, getattr(self, name), lambda v: isinstance(v, int) and v >= 1, ">= 1")
+        _require("min_count", self.min_count, lambda v: isinstance(v, int) and v >= 1, ">= 1")
+        _require("negative", self.negative, lambda v: isinstance(v, int) and v >= 1, ">= 1")
+        _require("threads", self.threads, lambda v: isinstance(v, int) and v >= 0, ">= 0")
+        for name in ("max_vocab_size", "max_final_vocab"):
+            value = getattr(self, name)
+            _require(name, value, lambda v: v is None or (isinstance(v, int) and v >= 1),
+                     ">= 1 or None")
+        _require("sample", self.sample, lambda v: 0 <= v < 1, "in [0, 1)")
+        _require("alpha", self.alpha, lambda v: v > 0, "> 0")
+        _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,
+                 f"in [0, alpha={self.alpha}]")
+        _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
+        for name in ("sg", "cbow_mean"):
+            _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
+        _require("optimizer", self.optimizer, lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}")
+        _require("update", self.update, lambda v: v in UPDATES, f"one of {UPDATES}")
+        if self.update == "manual" and self.optimizer != "sgd":
+            raise W2VError(
+                f"optimizer={self.optimizer!r} needs update='autograd' (--update autograd); "
+                "the manual update is word2vec.c's plain SGD"
+            )
+        if self.sg == 1:
+            raise W2VError("sg=1 (skip-gram) is not available yet; use sg=0 (CBOW)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise W2VError(f"unknown training option(s) {unknown}; known options: {sorted(known)}")
+        return cls(**values)
+
+
+def _require(name, value, ok, accepted):
+    try:
+        good = ok(value)
+    except TypeError:
+        good = False
+    if not good:
+        raise W2VError(f"{name}={value!r} is not valid: it must be {accepted}")

@@ -1,0 +1,193 @@
+"""The vocabulary: counting words, choosing which to keep, and the distributions built on counts.
+
+Words are ordered by descending count (ties keep first-seen order), so id 0 is the most frequent
+word, as in word2vec.c and gensim. Also here: the subsampling keep probability, the noise
+distribution and its pre-generated table, the C tool's `word count` vocabulary file, and encoding
+a corpus into one flat array of ids.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from w2v.atomic import atomic_write
+from w2v.errors import W2VError
+
+NOISE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves count-5 words in text8 fine
+
+
+class Vocab:
+    """Words in descending count order, with their counts and a word -> id map."""
+
+    def __init__(self, words: list[str], counts, corpus_words: int | None = None):
+        self.words = list(words)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        if len(self.words) != len(self.counts):
+            raise W2VError(f"{len(self.words)} words but {len(self.counts)} counts")
+        self.index = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise W2VError("the vocabulary lists a word twice; each word must appear once")
+        # Raw tokens seen while counting, kept or not: progress and words/s are measured on them.
+        self.corpus_words = int(self.counts.sum()) if corpus_words is None else corpus_words
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word) -> bool:
+        return word in self.index
+
+    @property
+    def total_words(self) -> int:
+        """Occurrences of in-vocabulary words: the N in word2vec's frequency f = count / N."""
+        return int(self.counts.sum())
+
+    @classmethod
+    def build(
+        cls,
+        sentences: Iterable[list[str]],
+        min_count: int = 5,
+        max_vocab_size: int | None = None,
+        max_final_vocab: int | None = None,
+    ) -> "Vocab":
+        counts, corpus_words = count_words(sentences, max_vocab_size)
+        return cls.from_counts(counts, min_count, max_final_vocab, corpus_words)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: dict[str, int],
+        min_count: int = 5,
+        max_final_vocab: int | None = None,
+        corpus_words: int | None = None,
+    ) -> "Vocab":
+        if max_final_vocab is not None and len(counts) > max_final_vocab:
+            # gensim's rule: raise min_count just enough that at most max_final_vocab words stay.
+            ranked = sorted(counts.values(), reverse=True)
+            min_count = max(min_count, ranked[max_final_vocab] + 1)
+        kept = [(w, c) for w, c in counts.items() if c >= min_count]
+        if not kept:
+            top = max(counts.values(), default=0)
+            raise W2VError(
+                f"no word occurs at least min_count={min_count} times (the most frequent occurs "
+                f"{top} times in {corpus_words or 0} words); lower min_count or give a larger corpus"
+            )
+        order = np.argsort(-np.array([c for _, c in kept], dtype=np.int64), kind="stable")
+        return cls([kept[i][0] for i in order], [kept[i][1] for i in order], corpus_words)
+
+    def save(self, path) -> None:
+        """Write the C tool's vocabulary file: one `word count` line per word."""
+        with atomic_write(path, "w") as f:
+            f.writelines(f"{w} {c}\n" for w, c in zip(self.words, self.counts.tolist()))
+
+    @classmethod
+    def load(cls, path, min_count: int = 1, max_final_vocab: int | None = None) -> "Vocab":
+        """Read a `word count` file (word2vec.c's -save-vocab output)."""
+        counts: dict[str, int] = {}
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for lineno, line in enumerate(f, 1):
+                    parts = line.split()
+                    if not parts:
+                        continue
+                    if len(parts) != 2 or not parts[1].isdigit():
+                        raise W2VError(
+                            f"{path}:{lineno}: expected 'word count', got {line.strip()[:60]!r}"
+                        )
+                    counts[parts[0]] = counts.get(parts[0], 0) + int(parts[1])
+        except OSError as e:
+            raise W2VError(f"cannot read vocabulary file {path}: {e.strerror or e}") from e
+        if not counts:
+            raise W2VError(f"vocabulary file {path} is empty")
+        return cls.from_counts(counts, min_count, max_final_vocab)
+
+
+def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None):
+    """Count tokens; with max_vocab_size, prune rare words as gensim does to bound memory.
+
+    Returns (counts, corpus_words). Pruning drops every word seen at most `min_reduce` times,
+    then raises min_reduce, whenever the table outgrows max_vocab_size.
+    """
+    counts: Counter = Counter()
+    corpus_words = 0
+    min_reduce = 1
+    for sentence in sentences:
+        counts.update(sentence)
+        corpus_words += len(sentence)
+        if max_vocab_size is not None and len(counts) > max_vocab_size:
+            for word in [w for w, c in counts.items() if c <= min_reduce]:
+                del counts[word]
+            min_reduce += 1
+    if corpus_words == 0:
+        raise W2VError("the corpus is empty: it holds no words")
+    return counts, corpus_words
+
+
+def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Probability of keeping each occurrence of a word: sqrt(t/f) + t/f, capped at 1.
+
+    word2vec.c's subsampling, with f the word's share of all in-vocabulary words and t = sample;
+    sample = 0 keeps everything.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample == 0:
+        return np.ones_like(counts)
+    ratio = sample * counts.sum() / counts  # t / f
+    return np.minimum(np.sqrt(ratio) + ratio, 1.0)
+
+
+def noise_distribution(counts: np.ndarray, ns_exponent: float = 0.75) -> np.ndarray:
+    """P(w) proportional to count(w) ** ns_exponent: word2vec's smoothed unigram noise."""
+    weights = np.asarray(counts, dtype=np.float64) ** ns_exponent
+    return weights / weights.sum()
+
+
+def noise_table(
+    counts: np.ndarray, ns_exponent: float = 0.75, size: int = NOISE_TABLE_SIZE
+) -> np.ndarray:
+    """word2vec.c's pre-generated table: word i fills a share P(i) of `size` slots.
+
+    Drawing a uniform slot then gives a noise word in O(1).
+    """
+    cumulative = np.cumsum(noise_distribution(counts, ns_exponent))
+    slots = (np.arange(size, dtype=np.float64) + 0.5) / size
+    table = np.searchsorted(cumulative, slots, side="right")
+    return np.minimum(table, len(cumulative) - 1).astype(np.int32)
+
+
+@dataclass
+class EncodedCorpus:
+    """The corpus as ids: `ids` holds every in-vocabulary token, sentence i is
+    ids[starts[i]:starts[i+1]]. Out-of-vocabulary tokens are dropped, as word2vec.c does."""
+
+    ids: np.ndarray  # (N,) int32
+    starts: np.ndarray  # (S+1,) int64
+    corpus_words: int  # raw tokens read, including the dropped ones
+
+    @property
+    def sentence_ids(self) -> np.ndarray:
+        """(N,) int64: the sentence each token belongs to."""
+        lengths = np.diff(self.starts)
+        return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+
+
+def encode_corpus(sentences: Iterable[list[str]], vocab: Vocab, flush: int = 1 << 20):
+    """Turn sentences into one flat int32 id array plus sentence offsets."""
+    index = vocab.index
+    chunks, buffer, starts = [], [], [0]
+    total, corpus_words = 0, 0
+    for sentence in sentences:
+        corpus_words += len(sentence)
+        ids = [i for i in map(index.get, sentence) if i is not None]
+        if not ids:
+            continue
+        buffer.extend(ids)
+        total += len(ids)
+        starts.append(total)
+        if len(buffer) >= flush:
+            chunks.append(np.array(buffer, dtype=np.int32))
+            buffer = []
+    chunks.append(np.array(buffer, dtype=np.int32))
+    return EncodedCorpus(np.concatenate(chunks), np.array(starts, dtype=np.int64), corpus_words)
+
