@@ -49,7 +49,7 @@ def _hand_gradients(model, context, mask, target, negatives):
     syn0, syn1 = model.in_embed.weight.detach(), model.out_embed.weight.detach()
     g0, g1 = torch.zeros_like(syn0), torch.zeros_like(syn1)
     for b in range(len(target)):
-        words = [int(w) for w, m in zip(context[b], mask[b]) if m]
+        words = [int(w) for w, m in zip(context[b], mask[b], strict=True) if m]
         h = syn0[words].sum(0)
         if model.cbow_mean:
             h = h / len(words)

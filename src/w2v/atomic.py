@@ -12,15 +12,25 @@ from pathlib import Path
 from w2v.errors import W2VError
 
 
-@contextlib.contextmanager
-def atomic_write(path, mode="wb"):
-    """Yield a file object whose contents replace `path` only if the block finishes."""
+def check_writable(path) -> Path:
+    """Raise W2VError unless a file can be created at `path`: checked up front, so a long run
+    fails before its work rather than after. Returns the path's folder."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
+    if path.is_dir():
+        raise W2VError(f"cannot write {path}: it is a folder; give a file name")
     if not folder.is_dir():
         raise W2VError(f"cannot write {path}: folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK):
         raise W2VError(f"cannot write {path}: folder {folder} is not writable; choose another")
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb"):
+    """Yield a file object whose contents replace `path` only if the block finishes."""
+    path = Path(path)
+    folder = check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, mode) as f:

@@ -151,13 +151,14 @@ class CBOWDataset(torch.utils.data.IterableDataset):
         batches = cbow_batches(self.corpus, self.keep_prob, self.table, self.window,
                                self.negative, CHUNK_TOKENS, generator)
         for batch in batches:
-            for ctx, m, t, neg in zip(batch.context, batch.mask, batch.target, batch.negatives):
+            rows = zip(batch.context, batch.mask, batch.target, batch.negatives, strict=True)
+            for ctx, m, t, neg in rows:
                 yield ctx[m.bool()], t, neg
 
 
 def collate_cbow(examples) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad a list of (context, target, negatives) into (context, mask, target, negatives)."""
-    contexts, targets, negatives = zip(*examples)
+    contexts, targets, negatives = zip(*examples, strict=True)
     context = torch.nn.utils.rnn.pad_sequence(list(contexts), batch_first=True)
     lengths = torch.tensor([len(c) for c in contexts])
     mask = (torch.arange(context.shape[1])[None, :] < lengths[:, None]).to(torch.float32)

@@ -1,4 +1,4 @@
-"""Streaming corpus readers: each is an iterable of sentences (lists of str) that can be re-iterated.
+"""Streaming corpus readers: iterables of sentences (lists of str) that can be re-iterated.
 
 Nothing here holds a whole file in memory: text8's single 100 MB line is read in blocks and cut
 into sentences of at most `max_sentence_length` words. Compressed files (.gz, .bz2, .xz) are read

@@ -71,7 +71,8 @@ class Vocab:
             top = max(counts.values(), default=0)
             raise W2VError(
                 f"no word occurs at least min_count={min_count} times (the most frequent occurs "
-                f"{top} times in {corpus_words or 0} words); lower min_count or give a larger corpus"
+                f"{top} times in {corpus_words or 0} words); lower min_count or give a larger "
+                "corpus"
             )
         order = np.argsort(-np.array([c for _, c in kept], dtype=np.int64), kind="stable")
         return cls([kept[i][0] for i in order], [kept[i][1] for i in order], corpus_words)
@@ -79,7 +80,8 @@ class Vocab:
     def save(self, path) -> None:
         """Write the C tool's vocabulary file: one `word count` line per word."""
         with atomic_write(path, "w") as f:
-            f.writelines(f"{w} {c}\n" for w, c in zip(self.words, self.counts.tolist()))
+            pairs = zip(self.words, self.counts.tolist(), strict=True)
+            f.writelines(f"{w} {c}\n" for w, c in pairs)
 
     @classmethod
     def load(cls, path, min_count: int = 1, max_final_vocab: int | None = None) -> "Vocab":

@@ -2,9 +2,7 @@
 
 import dataclasses
 import json
-import time
 
-import numpy as np
 import torch
 
 from w2v.config import TrainConfig
@@ -15,7 +13,7 @@ from w2v.model import CBOW
 from w2v.train import EpochStats, resolve_device, train_cbow, uses_sparse_gradients
 from w2v.vocab import EncodedCorpus, Vocab, encode_corpus
 
-MODEL_FORMAT = "w2v-model"
+MODEL_KIND = "model"
 
 
 class Word2Vec:
@@ -102,42 +100,38 @@ class Word2Vec:
         return [h.loss for h in self.history]
 
     def save(self, path) -> None:
-        """Save the whole model (both tables, vocabulary, counts, settings) without pickle."""
-        from w2v.formats import write_safetensors
+        """Save the whole model (both tables, vocabulary, counts, settings) without pickle.
+
+        The file is a native vectors file too: `w2v similar model.w2v WORD` reads it.
+        """
+        from w2v.formats import write_native
 
         m = self.model
-        tensors = {
-            "syn0": m.in_embed.weight.detach().cpu().numpy(),
-            "syn1neg": m.out_embed.weight.detach().cpu().numpy(),
-            "counts": self.vocab.counts,
-        }
-        metadata = {
-            "format": MODEL_FORMAT,
-            "config": json.dumps(self.config.to_dict()),
-            "vocab": json.dumps(self.vocab.words, ensure_ascii=False),
-            "corpus_words": str(self.vocab.corpus_words),
-            "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
-        write_safetensors(path, tensors, metadata)
+        write_native(
+            path, self.vocab.words, m.in_embed.weight.detach().cpu().numpy(), self.vocab.counts,
+            extra={"syn1neg": m.out_embed.weight.detach().cpu().numpy()},
+            metadata={"kind": MODEL_KIND, "config": json.dumps(self.config.to_dict()),
+                      "corpus_words": str(self.vocab.corpus_words)},
+        )
 
     @classmethod
     def load(cls, path) -> "Word2Vec":
         """Load a model written by `save`; it can be trained further."""
-        from w2v.formats import read_safetensors
+        from w2v.formats import read_native, read_native_extra
 
-        tensors, metadata = read_safetensors(path, mmap=False)
-        if metadata.get("format") != MODEL_FORMAT:
-            raise W2VError(f"{path} is not a w2v model file (save one with Word2Vec.save)")
+        words, syn0, counts = read_native(path, mmap=False)
+        tables, metadata = read_native_extra(path, ["syn1neg"])
+        if metadata.get("kind") != MODEL_KIND:
+            raise W2VError(f"{path} holds vectors, not a w2v model: load it with "
+                           "KeyedVectors.load, or save a model with Word2Vec.save")
         self = cls.__new__(cls)
         self.config = TrainConfig.from_dict(json.loads(metadata["config"]))
-        self.vocab = Vocab(json.loads(metadata["vocab"]), tensors["counts"],
-                           int(metadata["corpus_words"]))
+        self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
-        num_words, dim = tensors["syn0"].shape
-        self.model = CBOW(num_words, dim, self.config.cbow_mean)
+        self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean)
         with torch.no_grad():
-            self.model.in_embed.weight.copy_(torch.from_numpy(np.array(tensors["syn0"])))
-            self.model.out_embed.weight.copy_(torch.from_numpy(np.array(tensors["syn1neg"])))
+            self.model.in_embed.weight.copy_(torch.from_numpy(syn0))
+            self.model.out_embed.weight.copy_(torch.from_numpy(tables["syn1neg"]))
         self.model.to(resolve_device(self.config.device))
         self._wv = None
         return self

@@ -1,0 +1,386 @@
+"""`w2v` on the command line: thin commands over the library.
+
+Each subcommand is a pair in `COMMANDS`: `_add_<name>(sub)` declares its arguments and
+`_<name>(args)` runs it, so a new command (such as `train`) is two functions and one entry.
+The query commands import numpy only; a command that needs torch imports it in its own function.
+
+Every mistake a user can make (a missing or malformed file, an unknown word, a bad option) prints
+one line `w2v: error: ...` to stderr and exits 2, as argparse does for usage errors; Ctrl-C exits
+130 without a traceback.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from w2v import __version__, datasets, evaluate, formats
+from w2v.atomic import check_writable
+from w2v.errors import W2VError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+# The shell's code for a process killed by SIGPIPE, as when `w2v similar ... | head` stops reading.
+EXIT_BROKEN_PIPE = 141
+
+ANALOGY_SETS = ("questions-words",)
+PAIR_SETS = ("wordsim353", "simlex999")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one W2VError line, like every other error."""
+
+    def error(self, message):
+        raise W2VError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def _add_vectors(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("vectors", metavar="VECTORS", help="word vectors file")
+    parser.add_argument(
+        "--format",
+        choices=formats.FORMATS,
+        help="format of VECTORS (default: detected from its bytes)",
+    )
+
+
+def _add_topn(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--topn", type=_positive_int, default=10, metavar="N", help="how many words (default 10)"
+    )
+
+
+def _add_similar(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("similar", help="the words nearest to WORD", description=(
+        "Print the words whose vectors have the highest cosine similarity to WORD's."
+    ))
+    _add_vectors(p)
+    p.add_argument("word", metavar="WORD", help="the word to find neighbours of")
+    _add_topn(p)
+
+
+def _add_analogy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analogy", help="A is to B as C is to ?", description=(
+        "Answer 'A is to B as C is to ?' with the words nearest to B - A + C (3CosAdd)."
+    ))
+    _add_vectors(p)
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("c", metavar="C")
+    _add_topn(p)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="analogy accuracy and word-pair correlations", description=(
+        "Score vectors on analogy questions and on word pairs with human similarity scores. "
+        "With neither --analogies nor --pairs, runs questions-words, wordsim353 and simlex999, "
+        "taken from $W2V_HOME (default ~/.cache/w2v), gensim's test data, or downloaded once."
+    ))
+    _add_vectors(p)
+    p.add_argument("--analogies", metavar="FILE", help=(
+        "analogy questions in questions-words.txt's format: a path, or 'questions-words'"
+    ))
+    p.add_argument("--pairs", metavar="FILE", nargs="+", action="extend", help=(
+        "tab-separated word pairs with a score: paths, or 'wordsim353' / 'simlex999'"
+    ))
+    p.add_argument("--restrict-vocab", type=_positive_int, default=300000, metavar="N", help=(
+        "only the N most frequent words take part (default 300000)"
+    ))
+    p.add_argument("--case-sensitive", action="store_true", help=(
+        "match words as written (default: compare uppercased, like gensim)"
+    ))
+
+
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="rewrite vectors in another format", description=(
+        "Read vectors in one format and write them in another. The output is written to a "
+        "temporary file and renamed, so OUT is never left half written."
+    ))
+    p.add_argument("input", metavar="IN", help="word vectors file to read")
+    p.add_argument("output", metavar="OUT", help="file to write")
+    p.add_argument(
+        "--from", "--format", dest="format", choices=formats.FORMATS,
+        help="format of IN (default: detected from its bytes)",
+    )
+    p.add_argument("--to", choices=formats.FORMATS, help=(
+        "format of OUT (default: from its suffix: .bin binary, .txt/.vec text, "
+        ".w2v/.safetensors native)"
+    ))
+
+
+def _load(args: argparse.Namespace):
+    return formats.load_vectors(args.vectors, format=args.format)
+
+
+def _check_words(kv, words: Iterable[str], source: str) -> None:
+    missing = [w for w in words if w not in kv.key_to_index]
+    if missing:
+        names = ", ".join(repr(w) for w in missing)
+        what = "word" if len(missing) == 1 else "words"
+        verb = "is" if len(missing) == 1 else "are"
+        raise W2VError(
+            f"{what} {names} {verb} not in the vocabulary of {source}; check spelling and case"
+        )
+
+
+def _print_neighbours(pairs: list[tuple[str, float]]) -> None:
+    width = max((len(word) for word, _ in pairs), default=0)
+    for word, similarity in pairs:
+        print(f"{word:<{width}}  {similarity:>7.4f}")
+
+
+def _similar(args: argparse.Namespace) -> None:
+    kv = _load(args)
+    _check_words(kv, [args.word], args.vectors)
+    _print_neighbours(kv.most_similar(positive=[args.word], topn=args.topn))
+
+
+def _analogy(args: argparse.Namespace) -> None:
+    kv = _load(args)
+    _check_words(kv, [args.a, args.b, args.c], args.vectors)
+    _print_neighbours(kv.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn))
+
+
+def _eval_file(value: str, names: tuple[str, ...]) -> Path:
+    """A path, or the name of a standard set that w2v.datasets finds or downloads."""
+    path = Path(value)
+    if not path.exists() and value in names:
+        return datasets.find(value)
+    if not path.is_file():
+        raise W2VError(f"no evaluation file at {value}; give a path or one of {', '.join(names)}")
+    return path
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print the first column left-aligned and the others right-aligned, two spaces apart."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        rest = [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        cells = [row[0].ljust(widths[0]), *rest]
+        print("  ".join(cells).rstrip())
+
+
+def _accuracy_row(name: str, correct: int, total: int) -> tuple[str, ...]:
+    accuracy = f"{100 * correct / total:.1f}%" if total else "n/a"
+    return (name, str(correct), str(total), accuracy)
+
+
+def _count_questions(path: Path) -> int:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return sum(1 for line in f if line.strip() and not line.startswith(":"))
+
+
+def _print_analogies(kv, path: Path, args: argparse.Namespace) -> None:
+    _, sections = evaluate.evaluate_word_analogies(
+        kv, path, restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive
+    )
+    # The last section is gensim's "Total accuracy"; the total is summed here from the rest.
+    sections = [s for s in sections if s["section"] != "Total accuracy"]
+    rows = [
+        _accuracy_row(s["section"], len(s["correct"]), len(s["correct"]) + len(s["incorrect"]))
+        for s in sections
+    ]
+    correct = sum(int(row[1]) for row in rows)
+    total = sum(int(row[2]) for row in rows)
+    print(f"analogies: {path}")
+    rows.append(_accuracy_row("total", correct, total))
+    _table(("section", "correct", "total", "accuracy"), rows)
+    asked = _count_questions(path)
+    print(
+        f"skipped: {asked - total} of {asked} questions "
+        "(a word outside the vocabulary or past --restrict-vocab)"
+    )
+
+
+def _print_pairs(kv, paths: list[Path], args: argparse.Namespace) -> None:
+    rows = []
+    for path in paths:
+        (pearson, _), (spearman, _), oov = evaluate.evaluate_word_pairs(
+            kv, path, restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive
+        )
+        rows.append((path.name, f"{pearson:.4f}", f"{spearman:.4f}", f"{oov:.1f}%"))
+    _table(("word pairs", "pearson", "spearman", "OOV"), rows)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    analogy_arg, pair_args = args.analogies, args.pairs or []
+    if analogy_arg is None and not pair_args:
+        analogy_arg, pair_args = ANALOGY_SETS[0], PAIR_SETS
+    # Every file is found before the vectors load, so a typo fails in a moment, not after it.
+    analogies = _eval_file(analogy_arg, ANALOGY_SETS) if analogy_arg else None
+    pairs = [_eval_file(value, PAIR_SETS) for value in pair_args]
+    kv = _load(args)
+    if analogies is not None:
+        _print_analogies(kv, analogies, args)
+    if analogies is not None and pairs:
+        print()
+    if pairs:
+        _print_pairs(kv, pairs, args)
+
+
+def _convert(args: argparse.Namespace) -> None:
+    out_format = args.to or formats.format_from_suffix(args.output)
+    kv = formats.load_vectors(args.input, format=args.format)
+    formats.save_vectors(kv, args.output, out_format)
+    words, dims = kv.vectors.shape
+    print(f"wrote {args.output}: {words} words x {dims} dimensions, {out_format} format")
+
+
+_METAVARS = {int: "N", float: "X", str: "NAME"}
+
+
+def _config_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    import dataclasses
+
+    from w2v.config import TrainConfig
+
+    p = sub.add_parser("train", help="train word vectors on a corpus", description=(
+        "Train CBOW word vectors with negative sampling on CORPUS (a text file with a sentence "
+        "per line, a text8-style single line, a folder of files; .gz/.bz2/.xz read as they are) "
+        "and write them to OUT."
+    ), formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("corpus", metavar="CORPUS", help="training text")
+    io = p.add_argument_group("output")
+    io.add_argument("-o", "--output", required=True, metavar="OUT",
+                    help="vectors file; .bin binary, .txt/.vec text, .w2v native")
+    io.add_argument("--save-model", metavar="PATH",
+                    help="also save the whole model (both tables, settings) to continue later")
+    io.add_argument("--save-vocab", metavar="PATH", help="write the vocabulary as 'word count'")
+    io.add_argument("--read-vocab", metavar="PATH",
+                    help="use this 'word count' vocabulary instead of counting the corpus")
+    io.add_argument("--quiet", action="store_true", help="no progress, only errors")
+    groups = {}
+    for f in dataclasses.fields(TrainConfig):
+        group = groups.get(f.metadata["group"]) or p.add_argument_group(f.metadata["group"])
+        groups[f.metadata["group"]] = group
+        if f.type is bool:
+            group.add_argument(_config_flag(f.name), action="store_true", help=f.metadata["help"])
+            continue
+        kind = f.type if f.type in (int, float, str) else int  # `int | None` options take ints
+        group.add_argument(_config_flag(f.name), type=kind, default=f.default,
+                           choices=f.metadata.get("choices"),
+                           metavar=None if "choices" in f.metadata else _METAVARS[kind],
+                           help=f.metadata["help"])
+
+
+def _train(args: argparse.Namespace) -> None:
+    import dataclasses
+    import time
+
+    from w2v.config import TrainConfig
+    from w2v.vocab import Vocab
+    from w2v.word2vec import Word2Vec
+
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    out_format = formats.format_from_suffix(args.output)
+    for path in filter(None, (args.output, args.save_model, args.save_vocab)):
+        check_writable(path)
+    progress = None if args.quiet else sys.stderr
+    t0 = time.perf_counter()
+    model = Word2Vec(progress=progress, **options)
+    vocab = Vocab.load(args.read_vocab) if args.read_vocab else None
+    model.build_vocab(corpus_file=args.corpus, vocab=vocab)
+    if model.decode_errors:
+        print(f"w2v: warning: {args.corpus}: {model.decode_errors} invalid UTF-8 byte sequences "
+              "were replaced by U+FFFD", file=sys.stderr)
+    if args.save_vocab:
+        model.vocab.save(args.save_vocab)
+    t1 = time.perf_counter()
+    model.train()
+    t2 = time.perf_counter()
+    formats.save_vectors(model.wv, args.output, out_format)
+    if args.save_model:
+        model.save(args.save_model)
+    if not args.quiet:
+        words = sum(h.words for h in model.history)
+        losses = " ".join(f"{h.loss:.4f}" for h in model.history)
+        print(
+            f"vocabulary {len(model.vocab):,} words from {model.vocab.corpus_words:,} tokens "
+            f"({t1 - t0:.1f}s) | trained {words:,} words in {t2 - t1:.1f}s = "
+            f"{words / max(t2 - t1, 1e-9):,.0f} words/s | epoch loss {losses} | "
+            f"vectors: {args.output}",
+            file=sys.stderr,
+        )
+
+
+COMMANDS: dict[
+    str,
+    tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], None]],
+] = {
+    "similar": (_add_similar, _similar),
+    "analogy": (_add_analogy, _analogy),
+    "evaluate": (_add_evaluate, _evaluate),
+    "convert": (_add_convert, _convert),
+    "train": (_add_train, _train),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `w2v` argument parser with every command in `COMMANDS`."""
+    parser = _Parser(prog="w2v", description="Word2Vec in PyTorch: train, query, evaluate.")
+    parser.add_argument("--version", action="version", version=f"w2v {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _error_line(error: BaseException) -> str:
+    if isinstance(error, KeyError) and error.args:
+        return _one_line(str(error.args[0]))
+    if isinstance(error, OSError) and error.filename is not None:
+        return _one_line(f"{error.filename}: {error.strerror or error}")
+    return _one_line(str(error))
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # A warning is news for the user (say, repeated words in a file), not for a developer: one
+    # line, without the source location Python would add.
+    print(f"w2v: warning: {_one_line(str(message))}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `w2v` command line; return the exit status (0, 2 on error, 130 on Ctrl-C)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help and --version print, then end here
+            return done.code or 0
+        COMMANDS[args.command][1](args)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Point stdout at /dev/null so Python's flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except (W2VError, KeyError, OSError, UnicodeDecodeError) as error:
+        print(f"w2v: error: {_error_line(error)}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0

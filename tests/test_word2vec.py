@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+import torch
+
+from w2v import KeyedVectors, Word2Vec
+from w2v.corpus import LineSentence
+from w2v.errors import W2VError
+
+
+@pytest.fixture(scope="module")
+def austen(novels):
+    """Pride and Prejudice, tokenized: 122k words of real English."""
+    return list(LineSentence(novels / "austen_pride_and_prejudice.txt", lowercase=True,
+                             tokenize_text=True))
+
+
+@pytest.fixture(scope="module")
+def trained(austen):
+    return Word2Vec(austen, vector_size=50, min_count=3, epochs=10, seed=7)
+
+
+def test_learns_real_neighbours_on_a_novel(trained):
+    wv = trained.wv
+    assert isinstance(wv, KeyedVectors)
+    assert "she" in [w for w, _ in wv.most_similar("he", topn=5)]
+    assert "jane" in [w for w, _ in wv.most_similar("elizabeth", topn=5)]
+    assert wv.similarity("mr", "mrs") > wv.similarity("mr", "letter")
+
+
+def test_epoch_losses_fall_and_are_exact_means(trained):
+    losses = trained.epoch_losses
+    assert len(losses) == 10
+    assert losses[-1] < losses[0] * 0.85
+    # Before training, out vectors are zero: every example's loss is (1 + K) * log 2.
+    assert losses[0] < 6 * np.log(2)
+
+
+def test_seeded_runs_are_reproducible(austen):
+    small = austen[:300]
+    a = Word2Vec(small, vector_size=16, min_count=2, epochs=2, seed=3)
+    b = Word2Vec(small, vector_size=16, min_count=2, epochs=2, seed=3)
+    c = Word2Vec(small, vector_size=16, min_count=2, epochs=2, seed=4)
+    assert np.array_equal(a.wv.vectors, b.wv.vectors)
+    assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+
+
+def test_autograd_sgd_gives_the_manual_vectors(austen):
+    small = austen[:200]
+    manual = Word2Vec(small, vector_size=16, min_count=2, epochs=1, seed=5)
+    auto = Word2Vec(small, vector_size=16, min_count=2, epochs=1, seed=5, update="autograd")
+    np.testing.assert_allclose(manual.wv.vectors, auto.wv.vectors, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sparseadam", "rmsprop", "adagrad"])
+def test_torch_optimizers_train(austen, optimizer):
+    model = Word2Vec(austen[:300], vector_size=16, min_count=2, epochs=2, seed=1,
+                     update="autograd", optimizer=optimizer, alpha=0.01, min_alpha=0.001)
+    assert np.isfinite(model.wv.vectors).all()
+    assert model.epoch_losses[-1] < model.epoch_losses[0]
+
+
+def test_save_load_keeps_both_tables_and_settings(trained, tmp_path):
+    path = tmp_path / "model.w2v"
+    trained.save(path)
+    loaded = Word2Vec.load(path)
+    assert loaded.config == trained.config
+    assert loaded.vocab.words == trained.vocab.words
+    assert torch.equal(loaded.model.out_embed.weight, trained.model.out_embed.weight)
+    assert np.array_equal(loaded.wv.vectors, trained.wv.vectors)
+    assert KeyedVectors.load(path).index_to_key == trained.wv.index_to_key
+    assert b"pickle" not in path.read_bytes()[:4096]
+
+
+def test_loaded_model_trains_further(trained, austen, tmp_path):
+    path = tmp_path / "model.w2v"
+    trained.save(path)
+    loaded = Word2Vec.load(path)
+    before = loaded.wv.vectors.copy()
+    loaded.train(austen[:500], epochs=1)
+    assert not np.array_equal(before, loaded.wv.vectors)
+
+
+def test_bad_options_and_corpora_raise_one_clear_error():
+    with pytest.raises(W2VError, match="window=-1"):
+        Word2Vec(window=-1)
+    with pytest.raises(W2VError, match="sample"):
+        Word2Vec(sample=-0.1)
+    with pytest.raises(W2VError, match="vector_size=0"):
+        Word2Vec(vector_size=0)
+    with pytest.raises(W2VError, match="optimizer"):
+        Word2Vec(optimizer="lbfgs", update="autograd")
+    with pytest.raises(W2VError, match="min_count"):
+        Word2Vec([["a", "b"]], min_count=5)
+    with pytest.raises(W2VError, match="token lists"):
+        Word2Vec(["a sentence as a string"])
+    with pytest.raises(W2VError, match="empty"):
+        Word2Vec([[]])
