@@ -10,16 +10,18 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	@echo "building the CPU training kernel (once, about a minute)"
+	$(PY) -c "from w2v.kernels import cpu_kernel; cpu_kernel()"
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) benchmarks/demo.py
+	$(PY) examples/demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
 
 bench-load: $(STAMP)
 	$(PY) benchmarks/load_query.py

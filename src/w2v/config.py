@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from w2v.errors import W2VError
 
 OPTIMIZERS = ("sgd", "adam", "sparseadam", "rmsprop", "adagrad")
-UPDATES = ("manual", "autograd")
+UPDATES = ("auto", "kernel", "batched", "autograd")
 
 
 def _opt(default, help, group, **extra):
@@ -61,7 +61,8 @@ class TrainConfig:
     )
     epochs: int = _opt(5, "passes over the corpus", "optimisation")
     batch_size: int = _opt(
-        1024, "training examples (target words) per update step", "optimisation"
+        1024, "examples (target words) per step of the batched and autograd updates",
+        "optimisation"
     )
     optimizer: str = _opt(
         "sgd",
@@ -70,8 +71,10 @@ class TrainConfig:
         choices=OPTIMIZERS,
     )
     update: str = _opt(
-        "manual",
-        "manual: word2vec.c's update applied in place; autograd: loss.backward() and the optimizer",
+        "auto",
+        "kernel: word2vec.c's loop compiled, lock-free threads (CPU); batched: the same update "
+        "on batches of tensors (any device); autograd: loss.backward() and --optimizer; "
+        "auto: kernel on CPU, batched on GPU",
         "optimisation",
         choices=UPDATES,
     )
@@ -103,10 +106,10 @@ class TrainConfig:
             _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
         _require("optimizer", self.optimizer, lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}")
         _require("update", self.update, lambda v: v in UPDATES, f"one of {UPDATES}")
-        if self.update == "manual" and self.optimizer != "sgd":
+        if self.update != "autograd" and self.optimizer != "sgd":
             raise W2VError(
                 f"optimizer={self.optimizer!r} needs update='autograd' (--update autograd); "
-                "the manual update is word2vec.c's plain SGD"
+                f"update={self.update!r} is word2vec.c's plain SGD"
             )
         if self.sg == 1:
             raise W2VError("sg=1 (skip-gram) is not available yet; use sg=0 (CBOW)")

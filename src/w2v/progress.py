@@ -19,11 +19,14 @@ class Progress:
         self.every = every if every is not None else (0.2 if self.tty else 10.0)
         self.start = self.last = time.perf_counter()
 
+    def due(self) -> bool:
+        """Whether a line is due: lets callers skip computing the figures (a GPU sync) if not."""
+        return self.stream is not None and time.perf_counter() - self.last >= self.every
+
     def update(self, done_words: float, epoch: int, epochs: int, loss: float, alpha: float):
-        now = time.perf_counter()
-        if self.stream is None or now - self.last < self.every:
+        if not self.due():
             return
-        self.last = now
+        now = self.last = time.perf_counter()
         elapsed = now - self.start
         rate = done_words / max(elapsed, 1e-9)
         frac = min(done_words / self.total, 1.0)

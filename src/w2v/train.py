@@ -1,21 +1,27 @@
 """The training loop, top to bottom: schedule, batches, step, loss accounting, progress.
 
-Two ways to step, chosen by `TrainConfig.update`:
-- "manual" (default): word2vec.c's SGD update written out and applied in place (`sgd_step`), with
-  no autograd bookkeeping;
+Three ways to step, chosen by `TrainConfig.update`:
+- "kernel" (the default on CPU): word2vec.c's loop compiled (`csrc/cbow_cpu.cpp`), one example
+  at a time, threads updating the shared tables without locks as word2vec.c does;
+- "batched" (the default on GPU): the same update for a batch of examples at once with tensor
+  operations, applied in place without autograd bookkeeping (`sgd_step`);
 - "autograd": the model's forward, `negative_sampling_loss(...).sum()`, `backward()` and a torch
-  optimizer. With optimizer="sgd" it gives the same vectors as "manual".
+  optimizer. With optimizer="sgd" it gives the same vectors as "batched".
 The learning rate decays linearly from `alpha` to `min_alpha` by corpus words processed, as in
 word2vec.c, whatever the optimizer.
 """
 
 import time
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from w2v.batches import cbow_batches
 from w2v.config import TrainConfig
+from w2v.errors import W2VError
+from w2v.kernels import cpu_kernel
 from w2v.model import CBOW, negative_sampling_loss, sgd_step
 from w2v.progress import Progress
 from w2v.vocab import EncodedCorpus, Vocab, keep_probability, noise_table
@@ -61,6 +67,19 @@ def make_optimizer(config: TrainConfig, model: CBOW) -> torch.optim.Optimizer:
     }[config.optimizer]()
 
 
+def resolve_update(update: str, device: torch.device) -> str:
+    """The update actually used: "auto" picks the kernel on CPU when it builds."""
+    if update == "kernel" and device.type != "cpu":
+        raise W2VError(f"update='kernel' runs on the CPU only; use update='batched' on {device}")
+    if update in ("auto", "kernel") and device.type == "cpu":
+        if cpu_kernel() is not None:
+            return "kernel"
+        if update == "kernel":
+            raise W2VError("update='kernel' needs the compiled CPU kernel, which did not build; "
+                           "install a C++ compiler and ninja, or use update='batched'")
+    return "batched" if update in ("auto", "kernel") else update
+
+
 def uses_sparse_gradients(optimizer: str) -> bool:
     """Optimizers that accept the sparse gradients of nn.Embedding(sparse=True)."""
     return optimizer in ("sgd", "sparseadam", "adagrad")
@@ -77,46 +96,90 @@ def train_cbow(
 ) -> list[EpochStats]:
     """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats."""
     device = next(model.parameters()).device
-    start_alpha = config.alpha if start_alpha is None else start_alpha
-    end_alpha = config.min_alpha if end_alpha is None else end_alpha
+    update = resolve_update(config.update, device)
+    schedule = (config.alpha if start_alpha is None else start_alpha,
+                config.min_alpha if end_alpha is None else end_alpha)
     keep_prob = torch.from_numpy(keep_probability(vocab.counts, config.sample))
-    table = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent)).long()
-    optimizer = make_optimizer(config, model) if config.update == "autograd" else None
+    table = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent))
+    run_epoch = _kernel_epoch if update == "kernel" else _batched_epoch
+    optimizer = make_optimizer(config, model) if update == "autograd" else None
 
     total_words = float(len(corpus.ids)) * config.epochs
     progress = Progress(total_words, stream=progress_stream)
-    done_words = 0.0
     history = []
     for epoch in range(config.epochs):
         t0 = time.perf_counter()
-        generator = epoch_generator(config.seed, epoch)
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        examples = 0
-        alpha = start_alpha
-        batches = cbow_batches(corpus, keep_prob, table, config.window, config.negative,
-                               config.batch_size, generator)
-        for batch in batches:
-            alpha = linear_decay(start_alpha, end_alpha, done_words / total_words)
-            done_words += batch.words
-            if len(batch) == 0:
-                continue
-            b = batch.to(device)
-            if optimizer is None:
-                loss = sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha)
-            else:
-                for group in optimizer.param_groups:
-                    group["lr"] = alpha
-                optimizer.zero_grad(set_to_none=True)
-                loss = negative_sampling_loss(model(b.context, b.mask, b.target, b.negatives))
-                loss.sum().backward()
-                optimizer.step()
-                loss = loss.detach()
-            loss_sum += loss.sum()
-            examples += len(b)
-            progress.update(done_words, epoch + 1, config.epochs,
-                            float(loss_sum) / max(examples, 1), alpha)
+        loss_sum, examples = run_epoch(
+            model, corpus, config, keep_prob, table, schedule, optimizer,
+            words=(epoch * float(len(corpus.ids)), total_words), epoch=epoch, progress=progress,
+        )
         seconds = time.perf_counter() - t0
-        history.append(EpochStats(epoch + 1, float(loss_sum) / max(examples, 1), examples,
-                                  len(corpus.ids), seconds))
+        loss = loss_sum / max(examples, 1)
+        if not np.isfinite(loss):
+            warnings.warn(f"epoch {epoch + 1}: the loss is {loss}; lower alpha "
+                          f"(now {config.alpha})", stacklevel=2)
+        history.append(EpochStats(epoch + 1, loss, examples, len(corpus.ids), seconds))
     progress.close()
     return history
+
+
+KERNEL_CHUNK_WORDS = 1 << 20  # words per kernel call: progress and learning rate refresh this often
+
+
+def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
+                  progress):
+    """One epoch through the compiled kernel, a chunk of whole sentences per call."""
+    kernel = cpu_kernel()
+    syn0, syn1 = model.in_embed.weight.data, model.out_embed.weight.data
+    ids = torch.from_numpy(np.ascontiguousarray(corpus.ids, dtype=np.int32))
+    starts = torch.from_numpy(np.ascontiguousarray(corpus.starts, dtype=np.int64))
+    keep32, table32 = keep_prob.float(), table.int()
+    done, total = words
+    loss_sum, examples = 0.0, 0
+    s, sentences = 0, len(starts) - 1
+    while s < sentences:
+        e = int(np.searchsorted(corpus.starts, corpus.starts[s] + KERNEL_CHUNK_WORDS, "right"))
+        e = min(max(e - 1, s + 1), sentences)
+        seed = (config.seed * 1_000_003 + epoch) * 1_000_003 + s
+        loss, n = kernel.cbow_train(syn0, syn1, ids, starts, s, e, keep32, table32,
+                                    config.window, config.negative, bool(config.cbow_mean),
+                                    schedule[0], schedule[1], done, total, seed)
+        loss_sum, examples = loss_sum + loss, examples + n
+        done += float(corpus.starts[e] - corpus.starts[s])
+        s = e
+        alpha = linear_decay(*schedule, done / total)
+        progress.update(done, epoch + 1, config.epochs, loss_sum / max(examples, 1), alpha)
+    return loss_sum, examples
+
+
+def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
+                   progress):
+    """One epoch of tensor-built batches, stepped by `sgd_step` or by autograd + optimizer."""
+    device = next(model.parameters()).device
+    done, total = words
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    examples = 0
+    batches = cbow_batches(corpus, keep_prob, table.long(), config.window, config.negative,
+                           config.batch_size, epoch_generator(config.seed, epoch))
+    for batch in batches:
+        alpha = linear_decay(*schedule, done / total)
+        done += batch.words
+        if len(batch) == 0:
+            continue
+        b = batch.to(device)
+        if optimizer is None:
+            loss = sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha)
+        else:
+            for group in optimizer.param_groups:
+                group["lr"] = alpha
+            optimizer.zero_grad(set_to_none=True)
+            loss = negative_sampling_loss(model(b.context, b.mask, b.target, b.negatives))
+            loss.sum().backward()
+            optimizer.step()
+            loss = loss.detach()
+        loss_sum += loss.sum()
+        examples += len(b)
+        if progress.due():
+            progress.update(done, epoch + 1, config.epochs, float(loss_sum) / max(examples, 1),
+                            alpha)
+    return float(loss_sum), examples

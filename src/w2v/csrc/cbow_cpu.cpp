@@ -1,0 +1,148 @@
+// word2vec.c's CBOW negative-sampling inner loop as a PyTorch CPU extension.
+//
+// Threads share both tables and update them without locks ("Hogwild"), as word2vec.c does: a
+// rare lost update costs nothing measurable, while every example sees the vectors as updated by
+// the example before it, which batched updates cannot offer. With one thread a seeded run is
+// bit-for-bit reproducible.
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+// word2vec.c's linear congruential generator: cheap, and plenty for sampling.
+struct Lcg {
+  uint64_t state;
+  uint64_t next() { return state = state * 25214903917ULL + 11; }
+  float uniform() { return (next() >> 16 & 0xFFFF) / 65536.0f; }
+};
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+inline void axpy(float g, const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] += g * x[i];
+}
+
+// log(1 + exp(x)) without overflow: the binary cross-entropy of a logit.
+inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+
+}  // namespace
+
+// Trains on sentences [s_begin, s_end) of the encoded corpus; returns (loss sum, examples).
+// The learning rate falls linearly from alpha_start to alpha_end over `total_words`, of which
+// `words_done` were processed before this call.
+std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg, torch::Tensor ids,
+                                       torch::Tensor starts, int64_t s_begin, int64_t s_end,
+                                       torch::Tensor keep_prob, torch::Tensor table, int64_t window,
+                                       int64_t negative, bool cbow_mean, double alpha_start,
+                                       double alpha_end, double words_done, double total_words,
+                                       int64_t seed) {
+  TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32, "syn0: contiguous float32");
+  TORCH_CHECK(syn1neg.is_contiguous() && syn1neg.scalar_type() == torch::kFloat32, "syn1neg: contiguous float32");
+  TORCH_CHECK(ids.scalar_type() == torch::kInt32 && starts.scalar_type() == torch::kInt64, "ids int32, starts int64");
+  TORCH_CHECK(keep_prob.scalar_type() == torch::kFloat32 && table.scalar_type() == torch::kInt32, "keep_prob float32, table int32");
+  const int64_t dim = syn0.size(1);
+  float* w_in = syn0.data_ptr<float>();
+  float* w_out = syn1neg.data_ptr<float>();
+  const int32_t* tok = ids.data_ptr<int32_t>();
+  const int64_t* start = starts.data_ptr<int64_t>();
+  const float* keep = keep_prob.data_ptr<float>();
+  const int32_t* noise = table.data_ptr<int32_t>();
+  const uint64_t table_size = static_cast<uint64_t>(table.numel());
+
+  // Split the sentences into one contiguous share per thread, balanced by words.
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), s_end - s_begin));
+  std::vector<int64_t> cut(threads + 1, s_begin);
+  const int64_t first = start[s_begin], words = start[s_end] - first;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t goal = first + words * t / threads;
+    cut[t] = std::upper_bound(start + cut[t - 1], start + s_end, goal) - start - 1;
+    cut[t] = std::max(cut[t], cut[t - 1]);
+  }
+  cut[threads] = s_end;
+
+  std::atomic<int64_t> progress{0};
+  std::vector<double> losses(threads, 0.0);
+  std::vector<int64_t> examples(threads, 0);
+  at::parallel_for(0, threads, 1, [&](int64_t t_begin, int64_t t_end) {
+    for (int64_t t = t_begin; t < t_end; ++t) {
+      Lcg rng{static_cast<uint64_t>(seed) * 1000003ULL + static_cast<uint64_t>(t) * 7919ULL + 1};
+      std::vector<float> neu1(dim), neu1e(dim);
+      std::vector<int32_t> sen;
+      double loss = 0.0;
+      int64_t n_examples = 0, local_words = 0;
+      float alpha = static_cast<float>(alpha_start);
+      auto refresh_alpha = [&]() {
+        progress += local_words;
+        local_words = 0;
+        double frac = std::min(1.0, (words_done + progress.load()) / std::max(total_words, 1.0));
+        alpha = static_cast<float>(alpha_start - (alpha_start - alpha_end) * frac);
+      };
+      refresh_alpha();
+      for (int64_t s = cut[t]; s < cut[t + 1]; ++s) {
+        sen.clear();
+        for (int64_t i = start[s]; i < start[s + 1]; ++i) {
+          const int32_t w = tok[i];
+          if (keep[w] >= 1.f || keep[w] > rng.uniform()) sen.push_back(w);  // subsampling
+        }
+        local_words += start[s + 1] - start[s];
+        const int64_t n = static_cast<int64_t>(sen.size());
+        for (int64_t pos = 0; pos < n; ++pos) {
+          const int64_t reach = 1 + static_cast<int64_t>(rng.next() % window);  // shrunk window
+          const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min<int64_t>(n - 1, pos + reach);
+          if (hi == lo) continue;  // no context word
+          std::fill(neu1.begin(), neu1.end(), 0.f);
+          std::fill(neu1e.begin(), neu1e.end(), 0.f);
+          for (int64_t c = lo; c <= hi; ++c)
+            if (c != pos) axpy(1.f, w_in + int64_t(sen[c]) * dim, neu1.data(), dim);
+          if (cbow_mean) {
+            const float inv = 1.f / static_cast<float>(hi - lo);
+            for (int64_t i = 0; i < dim; ++i) neu1[i] *= inv;
+          }
+          const int32_t word = sen[pos];
+          for (int64_t d = 0; d <= negative; ++d) {
+            int32_t target = word;
+            float label = 1.f;
+            if (d > 0) {
+              do target = noise[(rng.next() >> 16) % table_size]; while (target == word && table_size > 1 && noise[0] != noise[table_size - 1]);
+              label = 0.f;
+            }
+            float* out = w_out + int64_t(target) * dim;
+            const float f = dot(neu1.data(), out, dim);
+            loss += label > 0 ? softplus(-f) : softplus(f);
+            const float g = (label - 1.f / (1.f + std::exp(-f))) * alpha;
+            axpy(g, out, neu1e.data(), dim);
+            axpy(g, neu1.data(), out, dim);
+          }
+          for (int64_t c = lo; c <= hi; ++c)
+            if (c != pos) axpy(1.f, neu1e.data(), w_in + int64_t(sen[c]) * dim, dim);
+          ++n_examples;
+          if (local_words >= 10000) refresh_alpha();
+        }
+        if (local_words >= 10000) refresh_alpha();
+      }
+      progress += local_words;
+      losses[t] = loss;
+      examples[t] = n_examples;
+    }
+  });
+  double loss = 0.0;
+  int64_t n = 0;
+  for (int64_t t = 0; t < threads; ++t) loss += losses[t], n += examples[t];
+  return {loss, n};
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("cbow_train", &cbow_train, "word2vec.c's CBOW negative-sampling loop, Hogwild threads");
+}

@@ -1,0 +1,442 @@
+"""Word vectors and the queries gensim 4 users know: `kv[word]`, `most_similar`, `similarity`, ...
+
+Names, argument orders, defaults and return shapes follow `gensim.models.KeyedVectors`, and the
+arithmetic mirrors gensim's step for step (float32 vectors divided by float32 norms, float64
+weighted means), so rankings agree with gensim's down to near-ties. Only numpy is imported: the
+query side must load fast and run where torch is not installed.
+"""
+
+from __future__ import annotations
+
+import logging
+from numbers import Integral
+
+import numpy as np
+
+from w2v.errors import W2VError
+
+logger = logging.getLogger(__name__)
+
+_KEY_TYPES = (str, int, np.integer)
+_ITEM_TYPES = (str, int, np.integer, np.ndarray)
+_NORM_ROWS = 1 << 16  # rows per block when computing norms: bounds the temporary of a huge model
+
+
+def row_norms(vectors: np.ndarray) -> np.ndarray:
+    """L2 norm of each row, as float32, computed in blocks so a memory-mapped model is not copied.
+
+    Zero rows get a norm of 1 so that they score 0 against everything instead of NaN.
+    """
+    norms = np.empty(len(vectors), dtype=np.float32)
+    for start in range(0, len(vectors), _NORM_ROWS):
+        block = vectors[start : start + _NORM_ROWS]
+        norms[start : start + len(block)] = np.linalg.norm(block, axis=1)
+    norms[norms == 0] = 1.0
+    return norms
+
+
+def unitvec(vector: np.ndarray) -> np.ndarray:
+    """`vector` scaled to unit length in float64 and returned as float32; a zero vector stays zero.
+
+    Same steps as gensim's `matutils.unitvec` (scale by the reciprocal of the float64 norm).
+    """
+    vector64 = np.asarray(vector, dtype=np.float64)
+    length = np.linalg.norm(vector64)
+    if length == 0:
+        return vector64.astype(np.float32)
+    return (vector64 * (1.0 / length)).astype(np.float32)
+
+
+def _ensure_list(value) -> list:
+    """Wrap a single key or vector in a list; split a 2D array into rows (as gensim does)."""
+    if value is None:
+        return []
+    if isinstance(value, _KEY_TYPES) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    return list(value)
+
+
+def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the `n` largest scores, largest first, without sorting the whole array.
+
+    Partition then sort, in gensim's order (`matutils.argsort`), so exact ties break the same way.
+    """
+    negated = -scores
+    if n >= negated.size:
+        return np.argsort(negated)[:n]
+    best = np.argpartition(negated, n)[:n]
+    return best.take(np.argsort(negated.take(best)))
+
+
+class KeyedVectors:
+    """Words and their vectors, with gensim 4's query methods.
+
+    `index_to_key[i]` is the word whose vector is row `i` of `vectors` (float32, shape (V, D));
+    `counts[i]`, when known, is its corpus frequency. Vector norms are computed once, on the first
+    query, and kept; assigning a new array to `vectors` drops them (writing into the array in
+    place does not, as in gensim: call `fill_norms(force=True)` after that).
+    """
+
+    def __init__(self, index_to_key, vectors, counts=None):
+        self.index_to_key = list(index_to_key)
+        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            raise W2VError(f"duplicate word {_first_duplicate(self.index_to_key)!r} in the "
+                           "vocabulary; every word must appear once")
+        self.vectors = vectors
+        self.counts = None if counts is None else np.asarray(counts)
+        if self.counts is not None and self.counts.shape != (len(self.index_to_key),):
+            raise W2VError(f"counts has shape {self.counts.shape} but there are "
+                           f"{len(self.index_to_key)} words; give one count per word")
+
+    # -- storage -------------------------------------------------------------------------------
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The (V, D) float32 matrix; row i belongs to `index_to_key[i]`."""
+        return self._vectors
+
+    @vectors.setter
+    def vectors(self, value) -> None:
+        value = np.asarray(value)
+        if value.ndim != 2:
+            raise W2VError(f"vectors must be a 2D array (words x dimensions), got shape "
+                           f"{value.shape}")
+        if len(value) != len(self.index_to_key):
+            raise W2VError(f"vectors has {len(value)} rows but there are {len(self.index_to_key)}"
+                           " words; give one row per word")
+        if value.dtype != np.float32:
+            value = value.astype(np.float32)
+        self._vectors = value
+        self._norms = None
+        self._normed = None
+
+    @property
+    def vector_size(self) -> int:
+        """Number of dimensions of each vector."""
+        return self._vectors.shape[1]
+
+    def fill_norms(self, force: bool = False) -> None:
+        """Compute the vector norms used by every similarity query, unless already kept."""
+        if self._norms is None or force:
+            self._norms = row_norms(self._vectors)
+            self._norms.setflags(write=False)
+            self._normed = None
+
+    @property
+    def norms(self) -> np.ndarray:
+        """Float32 L2 norm of each vector (1 for a zero vector), computed on first use and kept."""
+        self.fill_norms()
+        return self._norms
+
+    def get_normed_vectors(self) -> np.ndarray:
+        """All vectors scaled to unit length, as a read-only (V, D) array computed once and kept."""
+        if self._normed is None:
+            normed = self._vectors / self.norms[:, np.newaxis]
+            normed.setflags(write=False)
+            self._normed = normed
+        return self._normed
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}<vector_size={self.vector_size}, {len(self)} keys>"
+
+    def __contains__(self, key) -> bool:
+        return self.has_index_for(key)
+
+    def has_index_for(self, key) -> bool:
+        """True when `key` is a word of the vocabulary (or an int row index in range)."""
+        return self.get_index(key, -1) >= 0
+
+    def get_index(self, key, default=None) -> int:
+        """Row of `key` in `vectors`; an int that is not a word is taken as a row index.
+
+        Raises KeyError naming the key when it is unknown and no `default` is given.
+        """
+        index = self.key_to_index.get(key, -1)
+        if index >= 0:
+            return index
+        if isinstance(key, (int, np.integer)) and 0 <= key < len(self.index_to_key):
+            return int(key)
+        if default is not None:
+            return default
+        raise KeyError(f"Key '{key}' not present in the vocabulary of {len(self)} words")
+
+    def get_vector(self, key, norm: bool = False) -> np.ndarray:
+        """The (read-only) vector of `key`, scaled to unit length when `norm` is True."""
+        index = self.get_index(key)
+        result = self._vectors[index] / self.norms[index] if norm else self._vectors[index]
+        result.setflags(write=False)
+        return result
+
+    def __getitem__(self, key_or_keys) -> np.ndarray:
+        """One key gives its 1D vector; a list of keys gives a 2D array, one row per key."""
+        if isinstance(key_or_keys, _KEY_TYPES):
+            return self.get_vector(key_or_keys)
+        indices = [self.get_index(key) for key in key_or_keys]
+        return self._vectors[indices]
+
+    def get_vecattr(self, key, attr: str):
+        """gensim's per-word attribute lookup; only "count" is kept."""
+        if attr != "count" or self.counts is None:
+            raise W2VError(f"no {attr!r} attribute for words in these vectors; "
+                           "only 'count' is kept, and only when the vectors carry counts")
+        return self.counts[self.get_index(key)]
+
+    def get_mean_vector(self, keys, weights=None, pre_normalize: bool = True,
+                        post_normalize: bool = False, ignore_missing: bool = True) -> np.ndarray:
+        """Weighted mean of the vectors of `keys` (words, row indices or raw vectors).
+
+        The sum of weight * vector is divided by the sum of |weight|; with `pre_normalize` each
+        word's vector is first scaled to unit length, and with `post_normalize` so is the mean.
+        """
+        if len(keys) == 0:
+            raise W2VError("cannot compute a mean vector of no words; give at least one word")
+        if isinstance(weights, list):
+            weights = np.array(weights, dtype=self._vectors.dtype)
+        if weights is None:
+            weights = np.ones(len(keys), dtype=self._vectors.dtype)
+        if len(keys) != weights.shape[0]:
+            raise W2VError(f"{len(keys)} keys but {weights.shape[0]} weights; give one weight "
+                           "per key")
+        # The loop mirrors gensim's accumulation (float32 mean, float64 weights) so the mean,
+        # and hence every ranking, matches gensim's bit for bit.
+        mean = np.zeros(self.vector_size, self._vectors.dtype)
+        total_weight = 0
+        for weight, key in zip(weights, keys, strict=True):
+            if isinstance(key, np.ndarray):
+                mean += weight * key
+                total_weight += abs(weight)
+            elif key in self:
+                mean += weight * self.get_vector(key, norm=pre_normalize)
+                total_weight += abs(weight)
+            elif not ignore_missing:
+                self.get_index(key)
+        if total_weight > 0:
+            mean = mean / total_weight
+        if post_normalize:
+            mean = unitvec(mean)
+        return mean
+
+    # -- neighbours ----------------------------------------------------------------------------
+
+    def most_similar(self, positive=None, negative=None, topn=10, clip_start=0, clip_end=None,
+                     restrict_vocab=None, indexer=None):
+        """The `topn` words nearest (by cosine) to the mean of `positive` minus `negative`.
+
+        Items are words, row indices, vectors, or (item, weight) pairs (default weights 1 for
+        positive, -1 for negative). Input words are left out of the answer. `restrict_vocab`
+        searches only the first N words (and overrides `clip_start`/`clip_end`). Returns a list
+        of (word, similarity); with `topn=None`, the array of similarities to every searched word.
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        positive, negative = _ensure_list(positive), _ensure_list(negative)
+        items = positive + negative
+        weights = np.concatenate((np.ones(len(positive)), -1.0 * np.ones(len(negative))))
+        keys = []
+        for i, item in enumerate(items):
+            if isinstance(item, _ITEM_TYPES):
+                keys.append(item)
+            else:
+                keys.append(item[0])
+                weights[i] = item[1]
+        if not keys:
+            raise W2VError("most_similar needs at least one positive or negative word")
+        mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True,
+                                    ignore_missing=False)
+        exclude = {self.get_index(key) for key in keys if isinstance(key, _KEY_TYPES)}
+        if indexer is not None and isinstance(topn, int):
+            return indexer.most_similar(mean, topn)
+
+        clip_end = clip_end or len(self._vectors)
+        if restrict_vocab:
+            clip_start, clip_end = 0, restrict_vocab
+        norms = self.norms
+        dists = np.dot(self._vectors[clip_start:clip_end], mean) / norms[clip_start:clip_end]
+        if not topn:
+            return dists
+        return self._ranked(dists, topn, exclude, offset=clip_start)
+
+    def _ranked(self, scores: np.ndarray, topn: int, exclude: set, offset: int = 0) -> list:
+        best = top_indices(scores, topn + len(exclude))
+        result = [(self.index_to_key[i + offset], float(scores[i]))
+                  for i in best if i + offset not in exclude]
+        return result[:topn]
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None):
+        """Nearest words by Levy & Goldberg's 3CosMul: prod (1+cos)/2 of positives over negatives.
+
+        The score of word w is prod_p (1+cos(w,p))/2 / (prod_n (1+cos(w,n))/2 + 1e-6). Items are
+        words, row indices or vectors; input words are left out. Unlike gensim 4.4, which ignores
+        it here, `restrict_vocab` searches only the first N words; raw vectors are scaled to unit
+        length, as words are, so the cosines lie in [-1, 1].
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        positive, negative = _ensure_list(positive), _ensure_list(negative)
+        if not positive:
+            raise W2VError("most_similar_cosmul needs at least one positive word")
+        exclude = {self.get_index(key) for key in positive + negative
+                   if isinstance(key, _KEY_TYPES)}
+        end = restrict_vocab or len(self._vectors)
+        vectors, norms = self._vectors[:end], self.norms[:end]
+
+        def shifted_cosines(items):
+            return [(1 + np.dot(vectors, self._unit(item)) / norms) / 2 for item in items]
+
+        dists = (np.prod(shifted_cosines(positive), axis=0)
+                 / (np.prod(shifted_cosines(negative), axis=0) + 0.000001))
+        if not topn:
+            return dists
+        return self._ranked(dists, topn, exclude)
+
+    def _unit(self, item) -> np.ndarray:
+        if isinstance(item, np.ndarray):
+            return unitvec(item)
+        return self.get_vector(item, norm=True)
+
+    def similar_by_key(self, key, topn=10, restrict_vocab=None):
+        """The `topn` words nearest to `key` (itself excluded)."""
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+
+    def similar_by_word(self, word, topn=10, restrict_vocab=None):
+        """The `topn` words nearest to `word` (itself excluded)."""
+        return self.similar_by_key(word, topn, restrict_vocab)
+
+    def similar_by_vector(self, vector, topn=10, restrict_vocab=None):
+        """The `topn` words nearest to a raw `vector`."""
+        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
+
+    def doesnt_match(self, words) -> str:
+        """The word furthest from the mean of the unit vectors of `words`; unknown words are
+        ignored with a logged warning."""
+        used = [word for word in words if word in self]
+        if len(used) != len(words):
+            logger.warning("vectors for words %s are not present in the model, ignoring these "
+                           "words", set(words) - set(used))
+        if not used:
+            raise W2VError("doesnt_match needs at least one word of the vocabulary")
+        vectors = np.vstack([self.get_vector(word, norm=True) for word in used])
+        mean = self.get_mean_vector(vectors, post_normalize=True)
+        dists = np.dot(vectors, mean)
+        # The smallest (similarity, word) pair: gensim's ordering, ties included.
+        return min(zip(dists.tolist(), used, strict=True))[1]
+
+    # -- similarities and distances ------------------------------------------------------------
+
+    @staticmethod
+    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Cosine similarity between `vector_1` (D,) and each row of `vectors_all` (N, D)."""
+        norm = np.linalg.norm(vector_1)
+        all_norms = np.linalg.norm(vectors_all, axis=1)
+        return np.dot(vectors_all, vector_1) / (norm * all_norms)
+
+    def distances(self, word_or_vector, other_words=()) -> np.ndarray:
+        """Cosine distances (1 - similarity) from a word or vector to `other_words`, or to every
+        word of the vocabulary when `other_words` is empty."""
+        if isinstance(word_or_vector, _KEY_TYPES):
+            vector = self.get_vector(word_or_vector)
+        else:
+            vector = np.asarray(word_or_vector)
+        if not other_words:
+            sims = np.dot(self._vectors, vector) / (np.linalg.norm(vector) * self.norms)
+            return 1 - sims
+        others = self._vectors[[self.get_index(word) for word in other_words]]
+        return 1 - self.cosine_similarities(vector, others)
+
+    def distance(self, w1, w2) -> float:
+        """Cosine distance between two words: 1 - similarity."""
+        return 1 - self.similarity(w1, w2)
+
+    def similarity(self, w1, w2) -> float:
+        """Cosine similarity between two words."""
+        return float(np.dot(unitvec(self[w1]), unitvec(self[w2])))
+
+    def n_similarity(self, ws1, ws2) -> float:
+        """Cosine similarity between the means of two lists of words.
+
+        Unlike gensim, which silently skips them, an unknown word raises KeyError.
+        """
+        if not (len(ws1) and len(ws2)):
+            raise W2VError("n_similarity needs two non-empty lists of words")
+        for word in (*ws1, *ws2):
+            self.get_index(word)
+        mean1 = self.get_mean_vector(ws1, pre_normalize=False)
+        mean2 = self.get_mean_vector(ws2, pre_normalize=False)
+        return float(np.dot(unitvec(mean1), unitvec(mean2)))
+
+    def closer_than(self, key1, key2) -> list[str]:
+        """Every word closer to `key1` than `key2` is (`key1` itself excluded)."""
+        dists = self.distances(key1)
+        own = self.get_index(key1)
+        closer = np.flatnonzero(dists < dists[self.get_index(key2)])
+        return [self.index_to_key[i] for i in closer if i != own]
+
+    def rank(self, key1, key2) -> int:
+        """1 + the number of words closer to `key1` than `key2` is."""
+        dists = self.distances(key1)
+        closer = dists < dists[self.get_index(key2)]
+        closer[self.get_index(key1)] = False
+        return int(np.count_nonzero(closer)) + 1
+
+    # -- files and evaluation (delegated) ------------------------------------------------------
+
+    def save_word2vec_format(self, path, binary: bool = False) -> None:
+        """Write the vectors in word2vec.c's text (or, with `binary`, binary) format."""
+        from w2v.formats import write_word2vec
+
+        write_word2vec(path, self.index_to_key, self._vectors, binary)
+
+    @classmethod
+    def load_word2vec_format(cls, path, binary: bool = False, limit=None,
+                             unicode_errors: str = "strict") -> KeyedVectors:
+        """Read vectors from word2vec.c's text (or, with `binary`, binary) format."""
+        from w2v.formats import read_word2vec
+
+        words, vectors = read_word2vec(path, binary, limit=limit, unicode_errors=unicode_errors)
+        return cls(words, vectors)
+
+    def save(self, path) -> None:
+        """Write the vectors, words and counts in w2v's native format."""
+        from w2v.formats import write_native
+
+        write_native(path, self.index_to_key, self._vectors, self.counts)
+
+    @classmethod
+    def load(cls, path, mmap: bool = True) -> KeyedVectors:
+        """Read vectors saved by `save`; with `mmap` the matrix is mapped, not read into memory."""
+        from w2v.formats import read_native
+
+        words, vectors, counts = read_native(path, mmap=mmap)
+        return cls(words, vectors, counts)
+
+    def evaluate_word_analogies(self, analogies, restrict_vocab=300000, case_insensitive=True,
+                                dummy4unknown=False, method="3cosadd"):
+        """Analogy accuracy on a questions-words style file: see `w2v.evaluate`."""
+        from w2v.evaluate import evaluate_word_analogies
+
+        return evaluate_word_analogies(self, analogies, restrict_vocab=restrict_vocab,
+                                       case_insensitive=case_insensitive,
+                                       dummy4unknown=dummy4unknown, method=method)
+
+    def evaluate_word_pairs(self, pairs, delimiter="\t", encoding="utf8", restrict_vocab=300000,
+                            case_insensitive=True, dummy4unknown=False):
+        """Pearson and Spearman correlation with human word-pair scores: see `w2v.evaluate`."""
+        from w2v.evaluate import evaluate_word_pairs
+
+        return evaluate_word_pairs(self, pairs, delimiter=delimiter,
+                                   restrict_vocab=restrict_vocab,
+                                   case_insensitive=case_insensitive,
+                                   dummy4unknown=dummy4unknown, encoding=encoding)
+
+
+def _first_duplicate(words: list[str]) -> str:
+    seen = set()
+    for word in words:
+        if word in seen:
+            return word
+        seen.add(word)
+    raise AssertionError("no duplicate")  # only called after a duplicate was detected

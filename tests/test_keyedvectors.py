@@ -1,0 +1,278 @@
+"""KeyedVectors: every query agrees with gensim 4's KeyedVectors on the same vectors."""
+
+import logging
+import re
+import sys
+import types
+from pathlib import Path
+
+import gensim
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors as GensimKV
+
+from w2v import keyedvectors
+from w2v.errors import W2VError
+from w2v.keyedvectors import KeyedVectors
+
+LEE = Path(gensim.__file__).parent / "test" / "test_data" / "lee_background.cor"
+V, D = 2000, 40
+# gensim's most_similar_cosmul calls its own deprecated init_sims.
+GENSIM_COSMUL = pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`")
+
+
+@pytest.fixture(scope="module")
+def words() -> list[str]:
+    """Real words, mixed case, in corpus order (as a frequency-sorted vocabulary would mix)."""
+    tokens = re.findall(r"[A-Za-z]+", LEE.read_text(encoding="utf8"))
+    return list(dict.fromkeys(tokens))[:V]
+
+
+@pytest.fixture(scope="module")
+def vectors() -> np.ndarray:
+    return np.random.default_rng(7).normal(size=(V, D)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def kv(words, vectors) -> KeyedVectors:
+    return KeyedVectors(words, vectors.copy())
+
+
+def _gensim(words, vectors) -> GensimKV:
+    reference = GensimKV(D)
+    reference.add_vectors(words, vectors.copy())
+    return reference
+
+
+@pytest.fixture(scope="module")
+def gkv(words, vectors) -> GensimKV:
+    return _gensim(words, vectors)
+
+
+def assert_same_ranking(ours, theirs):
+    assert [word for word, _ in ours] == [word for word, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=0, atol=1e-6)
+    assert all(isinstance(word, str) and isinstance(s, float) for word, s in ours)
+
+
+QUERIES = {
+    "one word as a string": lambda w, v: {"positive": w[10]},
+    "analogy": lambda w, v: {"positive": [w[1], w[2]], "negative": [w[3]], "topn": 7},
+    "weighted pairs": lambda w, v: {"positive": [(w[4], 2.0), (w[5], 0.5)],
+                                    "negative": [(w[6], -0.7)]},
+    "raw vector and word": lambda w, v: {"positive": [v[20] * 3.0], "negative": [w[21]]},
+    "row index as key": lambda w, v: {"positive": [5, w[30]]},
+    "negative only": lambda w, v: {"negative": [w[40]], "topn": 3},
+    "restrict_vocab": lambda w, v: {"positive": [w[50], w[900]], "restrict_vocab": 300},
+    "clip window": lambda w, v: {"positive": [w[60]], "clip_start": 100, "clip_end": 900},
+    "topn beyond vocab": lambda w, v: {"positive": [w[70]], "topn": V + 50},
+}
+
+
+@pytest.mark.parametrize("case", QUERIES)
+def test_most_similar_matches_gensim(kv, gkv, words, vectors, case):
+    kwargs = QUERIES[case](words, vectors)
+    assert_same_ranking(kv.most_similar(**kwargs), gkv.most_similar(**kwargs))
+
+
+def test_most_similar_topn_none_gives_every_score(kv, gkv, words):
+    for kwargs in ({"positive": [words[1]], "negative": [words[2]]},
+                   {"positive": [words[3]], "restrict_vocab": 500}):
+        ours, theirs = kv.most_similar(topn=None, **kwargs), gkv.most_similar(topn=None, **kwargs)
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    assert kv.most_similar(positive=[words[1]], topn=0) == []
+
+
+def test_most_similar_leaves_out_input_words_and_uses_indexer(kv, words):
+    found = [w for w, _ in kv.most_similar(positive=[words[1], words[2]], topn=V)]
+    assert words[1] not in found and words[2] not in found and len(found) == V - 2
+
+    class Indexer:
+        def most_similar(self, vector, topn):
+            return [("from-indexer", float(np.linalg.norm(vector)))] * topn
+
+    answer = kv.most_similar(positive=[words[1]], topn=2, indexer=Indexer())
+    assert answer == [("from-indexer", pytest.approx(1.0))] * 2
+
+
+def test_similar_by_word_key_and_vector(kv, gkv, words, vectors):
+    assert_same_ranking(kv.similar_by_word(words[8], topn=5), gkv.similar_by_word(words[8], topn=5))
+    assert_same_ranking(kv.similar_by_key(words[9], restrict_vocab=100),
+                        gkv.similar_by_key(words[9], restrict_vocab=100))
+    assert_same_ranking(kv.similar_by_vector(vectors[11]), gkv.similar_by_vector(vectors[11]))
+
+
+@GENSIM_COSMUL
+@pytest.mark.parametrize("case", [
+    {"positive": [1, 2], "negative": [3]},
+    {"positive": [4], "topn": 4},
+    {"positive": [5, 6, 7], "negative": [8, 9], "topn": 12},
+])
+def test_most_similar_cosmul_matches_gensim(kv, words, vectors, case):
+    # gensim's cosmul normalises its vectors in place, so it gets a fresh copy each time.
+    reference = _gensim(words, vectors)
+    named = {key: ([words[i] for i in value] if isinstance(value, list) else value)
+             for key, value in case.items()}
+    assert_same_ranking(kv.most_similar_cosmul(**named), reference.most_similar_cosmul(**named))
+
+
+@GENSIM_COSMUL
+def test_most_similar_cosmul_single_string_scores_and_restrict(kv, words, vectors):
+    reference = _gensim(words, vectors)
+    assert_same_ranking(kv.most_similar_cosmul(words[12], words[13]),
+                        reference.most_similar_cosmul([words[12]], [words[13]]))
+    every = reference.most_similar_cosmul(positive=[words[14]], negative=[words[15]], topn=None)
+    np.testing.assert_allclose(
+        kv.most_similar_cosmul(positive=[words[14]], negative=[words[15]], topn=None), every,
+        atol=1e-6)
+    # gensim 4.4 ignores restrict_vocab here; ours searches only the first 400 words.
+    first = np.argsort(-every[:400])
+    expected = [(words[i], float(every[i])) for i in first if i not in (14, 15)][:10]
+    assert_same_ranking(
+        kv.most_similar_cosmul(positive=[words[14]], negative=[words[15]], restrict_vocab=400),
+        expected)
+
+
+def test_pairwise_similarities_match_gensim(kv, gkv, words):
+    for a, b in [(words[1], words[2]), (words[3], words[3]), (words[100], words[1999])]:
+        assert kv.similarity(a, b) == pytest.approx(float(gkv.similarity(a, b)), abs=1e-6)
+        assert kv.distance(a, b) == pytest.approx(float(gkv.distance(a, b)), abs=1e-6)
+    group1, group2 = words[10:14], [words[20], words[25]]
+    assert kv.n_similarity(group1, group2) == pytest.approx(
+        float(gkv.n_similarity(group1, group2)), abs=1e-6)
+
+
+def test_distances_and_cosine_similarities_match_gensim(kv, gkv, words, vectors):
+    np.testing.assert_allclose(kv.distances(words[5]), gkv.distances(words[5]), atol=1e-6)
+    np.testing.assert_allclose(kv.distances(vectors[6], words[7:30]),
+                               gkv.distances(vectors[6], words[7:30]), atol=1e-6)
+    np.testing.assert_allclose(KeyedVectors.cosine_similarities(vectors[0], vectors[1:50]),
+                               GensimKV.cosine_similarities(vectors[0], vectors[1:50]),
+                               atol=1e-6)
+
+
+def test_rank_and_closer_than_match_gensim(kv, gkv, words):
+    for a, b in [(words[0], words[1]), (words[5], words[1500]), (words[9], words[9]),
+                 (words[42], words[43])]:
+        assert kv.rank(a, b) == gkv.rank(a, b)
+    assert kv.closer_than(words[3], words[700]) == gkv.closer_than(words[3], words[700])
+
+
+def test_doesnt_match_matches_gensim_and_warns_about_unknown_words(kv, gkv, words, caplog):
+    for group in (words[:5], words[100:110], [words[3], words[3], words[800]]):
+        assert kv.doesnt_match(group) == gkv.doesnt_match(group)
+    with caplog.at_level(logging.WARNING, logger="w2v.keyedvectors"):
+        assert kv.doesnt_match(words[:4] + ["notaword"]) == gkv.doesnt_match(words[:4])
+    assert "notaword" in caplog.text
+    with pytest.raises(W2VError):
+        kv.doesnt_match(["notaword"])
+
+
+def test_vectors_lookup(kv, gkv, words, vectors):
+    assert len(kv) == V and kv.vector_size == D and kv.vectors.dtype == np.float32
+    assert words[3] in kv and "notaword" not in kv and 5 in kv and V not in kv
+    assert kv.get_index(words[7]) == 7 and kv.get_index(12) == 12
+    assert kv.get_index("notaword", default=-3) == -3
+    np.testing.assert_array_equal(kv[words[4]], vectors[4])
+    np.testing.assert_array_equal(kv[[words[4], words[9]]], vectors[[4, 9]])
+    assert kv[[]].shape == (0, D)
+    np.testing.assert_allclose(kv.get_vector(words[4], norm=True),
+                               gkv.get_vector(words[4], norm=True), atol=1e-7)
+    np.testing.assert_allclose(kv.get_normed_vectors(), gkv.get_normed_vectors(), atol=1e-7)
+    with pytest.raises(ValueError):
+        kv[words[4]][0] = 1.0  # read-only view: writing would silently stale the norms
+
+
+@pytest.mark.parametrize("query", [
+    lambda kv: kv["notaword"],
+    lambda kv: kv[["the", "notaword"]],
+    lambda kv: kv.get_vector("notaword", norm=True),
+    lambda kv: kv.most_similar(positive=["notaword"]),
+    lambda kv: kv.most_similar(positive=[kv.index_to_key[0]], negative=["notaword"]),
+    lambda kv: kv.most_similar_cosmul(positive=["notaword"]),
+    lambda kv: kv.similar_by_word("notaword"),
+    lambda kv: kv.similarity(kv.index_to_key[0], "notaword"),
+    lambda kv: kv.n_similarity([kv.index_to_key[0]], ["notaword"]),
+    lambda kv: kv.distances(kv.index_to_key[0], ["notaword"]),
+    lambda kv: kv.rank(kv.index_to_key[0], "notaword"),
+])
+def test_unknown_word_raises_key_error_naming_it(kv, query):
+    with pytest.raises(KeyError, match="Key 'notaword' not present"):
+        query(kv)
+
+
+def test_empty_queries_are_rejected(kv, words):
+    with pytest.raises(W2VError):
+        kv.most_similar()
+    with pytest.raises(W2VError):
+        kv.most_similar_cosmul(negative=[words[0]])
+    with pytest.raises(W2VError):
+        kv.n_similarity([], [words[0]])
+
+
+def test_norms_are_computed_once_and_dropped_with_new_vectors(words, vectors, monkeypatch):
+    calls = []
+    real = keyedvectors.row_norms
+    monkeypatch.setattr(keyedvectors, "row_norms", lambda v: calls.append(1) or real(v))
+    kv = KeyedVectors(words, vectors.copy())
+    assert calls == []  # lazily: loading vectors must not pay for norms
+    kv.most_similar(positive=[words[1]])
+    kv.most_similar_cosmul(positive=[words[2]])
+    kv.get_vector(words[3], norm=True)
+    kv.rank(words[1], words[2])
+    normed = kv.get_normed_vectors()
+    assert kv.get_normed_vectors() is normed
+    assert len(calls) == 1
+
+    kv.vectors = vectors[::-1].copy()
+    assert kv.get_normed_vectors() is not normed
+    assert len(calls) == 2
+    reference = _gensim(words, vectors[::-1])
+    assert_same_ranking(kv.most_similar(positive=[words[1]]),
+                        reference.most_similar(positive=[words[1]]))
+
+
+def test_zero_vector_scores_zero_not_nan(words):
+    vectors = np.eye(4, 3, dtype=np.float32)  # the fourth row is all zeros
+    kv = KeyedVectors(["a", "b", "c", "pad"], vectors)
+    scores = dict(kv.most_similar(positive=["a"]))
+    assert scores == {"b": 0.0, "c": 0.0, "pad": 0.0}
+    assert not np.isnan(kv.get_normed_vectors()).any()
+
+
+def test_bad_construction_is_rejected():
+    with pytest.raises(W2VError, match="duplicate word 'a'"):
+        KeyedVectors(["a", "b", "a"], np.zeros((3, 2)))
+    with pytest.raises(W2VError, match="2 rows but there are 3 words"):
+        KeyedVectors(["a", "b", "c"], np.zeros((2, 2)))
+    with pytest.raises(W2VError, match="2D"):
+        KeyedVectors(["a"], np.zeros(2))
+    with pytest.raises(W2VError, match="one count per word"):
+        KeyedVectors(["a", "b"], np.zeros((2, 2)), counts=[1])
+    kv = KeyedVectors(["a", "b"], np.ones((2, 2)), counts=[5, 3])
+    assert kv.get_vecattr("b", "count") == 3
+    assert kv.vectors.dtype == np.float32
+
+
+def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
+    calls = []
+    fake = types.SimpleNamespace(
+        write_word2vec=lambda *a: calls.append(("write_word2vec", a)),
+        read_word2vec=lambda path, binary, limit=None, unicode_errors="strict": (
+            ["x", "y"], np.ones((2, 3), dtype=np.float32)),
+        write_native=lambda *a: calls.append(("write_native", a)),
+        read_native=lambda path, mmap=True: (["x"], np.ones((1, 3), np.float32), np.array([4])),
+    )
+    monkeypatch.setitem(sys.modules, "w2v.formats", fake)
+    kv = KeyedVectors(["p", "q"], np.ones((2, 3)), counts=[2, 1])
+    kv.save_word2vec_format(tmp_path / "v.bin", binary=True)
+    kv.save(tmp_path / "v.w2v")
+    assert [(name, args[0], args[-1]) for name, args in calls] == [
+        ("write_word2vec", tmp_path / "v.bin", True), ("write_native", tmp_path / "v.w2v",
+                                                       kv.counts)]
+    loaded = KeyedVectors.load_word2vec_format(tmp_path / "v.txt", limit=2)
+    assert loaded.index_to_key == ["x", "y"]
+    native = KeyedVectors.load(tmp_path / "v.w2v")
+    assert native.index_to_key == ["x"] and native.counts.tolist() == [4]
+
