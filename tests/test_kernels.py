@@ -79,14 +79,10 @@ def test_kernel_is_word2vecs_loop(kernel, cbow_mean):
     ref_loss, ref_examples = reference_cbow(ref0, ref1, ids, starts, keep, table, 3, 4,
                                             cbow_mean, 0.05, seed=42)
     t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)
-    torch.set_num_threads(1)
-    try:
-        loss, examples = kernel.cbow_train(t0, t1, torch.from_numpy(ids), torch.from_numpy(starts),
-                                           0, len(starts) - 1, torch.from_numpy(keep),
-                                           torch.from_numpy(table), 3, 4, cbow_mean,
-                                           0.05, 0.05, 0.0, 300.0, 42)
-    finally:
-        torch.set_num_threads(2)
+    loss, examples = kernel.cbow_train(t0, t1, torch.from_numpy(ids), torch.from_numpy(starts),
+                                       0, len(starts) - 1, torch.from_numpy(keep),
+                                       torch.from_numpy(table), 3, 4, cbow_mean,
+                                       0.05, 0.05, 0.0, 300.0, 42, 1)
     assert examples == ref_examples
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, ref0, atol=2e-6)
@@ -103,6 +99,6 @@ def test_learning_rate_decays_with_progress(kernel):
         syn1 = torch.zeros(4, 4)
         kernel.cbow_train(syn0, syn1, torch.from_numpy(ids), torch.from_numpy(starts), 0, 1,
                           torch.ones(4), torch.arange(4, dtype=torch.int32), 2, 2, True,
-                          0.05, end, 0.0, float(len(ids)), 1)
+                          0.05, end, 0.0, float(len(ids)), 1, 1)
         moved.append(float(syn1.abs().sum()))
     assert moved[1] < moved[0]

@@ -35,11 +35,13 @@ def test_epoch_losses_fall_and_are_exact_means(trained):
     assert losses[0] < 6 * np.log(2)
 
 
-def test_seeded_runs_are_reproducible(austen):
+@pytest.mark.parametrize("update, workers", [("kernel", 1), ("batched", 0)])
+def test_seeded_runs_are_reproducible(austen, update, workers):
     small = austen[:300]
-    a = Word2Vec(small, vector_size=16, min_count=2, epochs=2, seed=3)
-    b = Word2Vec(small, vector_size=16, min_count=2, epochs=2, seed=3)
-    c = Word2Vec(small, vector_size=16, min_count=2, epochs=2, seed=4)
+    options = dict(vector_size=16, min_count=2, epochs=2, update=update, workers=workers)
+    a = Word2Vec(small, seed=3, **options)
+    b = Word2Vec(small, seed=3, **options)
+    c = Word2Vec(small, seed=4, **options)
     assert np.array_equal(a.wv.vectors, b.wv.vectors)
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
 

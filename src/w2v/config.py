@@ -80,7 +80,10 @@ class TrainConfig:
     )
     seed: int = _opt(1, "seed for initialisation, subsampling, windows and noise", "optimisation")
     device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)", "optimisation")
-    threads: int = _opt(0, "torch CPU threads (0: torch's default)", "optimisation")
+    workers: int = _opt(
+        0, "CPU threads (0: one per core); with 1, a seeded kernel run is bit-for-bit repeatable",
+        "optimisation",
+    )
 
     def __post_init__(self):
         self.validate()
@@ -92,7 +95,7 @@ class TrainConfig:
             _require(name, getattr(self, name), lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("min_count", self.min_count, lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("negative", self.negative, lambda v: isinstance(v, int) and v >= 1, ">= 1")
-        _require("threads", self.threads, lambda v: isinstance(v, int) and v >= 0, ">= 0")
+        _require("workers", self.workers, lambda v: isinstance(v, int) and v >= 0, ">= 0")
         for name in ("max_vocab_size", "max_final_vocab"):
             value = getattr(self, name)
             _require(name, value, lambda v: v is None or (isinstance(v, int) and v >= 1),

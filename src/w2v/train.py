@@ -11,6 +11,7 @@ The learning rate decays linearly from `alpha` to `min_alpha` by corpus words pr
 word2vec.c, whatever the optimizer.
 """
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ def train_cbow(
     keep_prob = torch.from_numpy(keep_probability(vocab.counts, config.sample))
     table = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent))
     run_epoch = _kernel_epoch if update == "kernel" else _batched_epoch
+    if update != "kernel" and config.workers:
+        torch.set_num_threads(config.workers)
     optimizer = make_optimizer(config, model) if update == "autograd" else None
 
     total_words = float(len(corpus.ids)) * config.epochs
@@ -143,7 +146,8 @@ def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, 
         seed = (config.seed * 1_000_003 + epoch) * 1_000_003 + s
         loss, n = kernel.cbow_train(syn0, syn1, ids, starts, s, e, keep32, table32,
                                     config.window, config.negative, bool(config.cbow_mean),
-                                    schedule[0], schedule[1], done, total, seed)
+                                    schedule[0], schedule[1], done, total, seed,
+                                    config.workers or os.cpu_count() or 1)
         loss_sum, examples = loss_sum + loss, examples + n
         done += float(corpus.starts[e] - corpus.starts[s])
         s = e

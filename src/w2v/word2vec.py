@@ -77,8 +77,6 @@ class Word2Vec:
         config = self.config
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
-        if c_threads := config.threads:
-            torch.set_num_threads(c_threads)
         self.history += train_cbow(self.model, self.corpus, self.vocab, config, start_alpha,
                                    end_alpha, progress_stream=self.progress)
         self._wv = None

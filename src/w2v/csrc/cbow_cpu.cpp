@@ -5,7 +5,7 @@
 // the example before it, which batched updates cannot offer. With one thread a seeded run is
 // bit-for-bit reproducible.
 #include <torch/extension.h>
-#include <ATen/Parallel.h>
+#include <thread>
 
 #include <algorithm>
 #include <atomic>
@@ -34,8 +34,15 @@ inline void axpy(float g, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += g * x[i];
 }
 
-// log(1 + exp(x)) without overflow: the binary cross-entropy of a logit.
-inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+// For a score f and its label: the update's (label - sigmoid(f)) and the binary cross-entropy
+// -log sigmoid(+-f), from one exp and one log, stable for any f.
+inline float error_and_loss(float f, float label, double& loss) {
+  const float e = std::exp(-std::fabs(f));
+  const float sigmoid = f >= 0 ? 1.f / (1.f + e) : e / (1.f + e);
+  const float margin = label > 0 ? -f : f;
+  loss += std::max(margin, 0.f) + std::log1p(e);
+  return label - sigmoid;
+}
 
 }  // namespace
 
@@ -47,7 +54,7 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
                                        torch::Tensor keep_prob, torch::Tensor table, int64_t window,
                                        int64_t negative, bool cbow_mean, double alpha_start,
                                        double alpha_end, double words_done, double total_words,
-                                       int64_t seed) {
+                                       int64_t seed, int64_t workers) {
   TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32, "syn0: contiguous float32");
   TORCH_CHECK(syn1neg.is_contiguous() && syn1neg.scalar_type() == torch::kFloat32, "syn1neg: contiguous float32");
   TORCH_CHECK(ids.scalar_type() == torch::kInt32 && starts.scalar_type() == torch::kInt64, "ids int32, starts int64");
@@ -62,7 +69,7 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
   const uint64_t table_size = static_cast<uint64_t>(table.numel());
 
   // Split the sentences into one contiguous share per thread, balanced by words.
-  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), s_end - s_begin));
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(workers, s_end - s_begin));
   std::vector<int64_t> cut(threads + 1, s_begin);
   const int64_t first = start[s_begin], words = start[s_end] - first;
   for (int64_t t = 1; t < threads; ++t) {
@@ -75,8 +82,8 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
   std::atomic<int64_t> progress{0};
   std::vector<double> losses(threads, 0.0);
   std::vector<int64_t> examples(threads, 0);
-  at::parallel_for(0, threads, 1, [&](int64_t t_begin, int64_t t_end) {
-    for (int64_t t = t_begin; t < t_end; ++t) {
+  auto work = [&](int64_t t) {
+    {
       Lcg rng{static_cast<uint64_t>(seed) * 1000003ULL + static_cast<uint64_t>(t) * 7919ULL + 1};
       std::vector<float> neu1(dim), neu1e(dim);
       std::vector<int32_t> sen;
@@ -120,8 +127,7 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
             }
             float* out = w_out + int64_t(target) * dim;
             const float f = dot(neu1.data(), out, dim);
-            loss += label > 0 ? softplus(-f) : softplus(f);
-            const float g = (label - 1.f / (1.f + std::exp(-f))) * alpha;
+            const float g = error_and_loss(f, label, loss) * alpha;
             axpy(g, out, neu1e.data(), dim);
             axpy(g, neu1.data(), out, dim);
           }
@@ -136,7 +142,15 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
       losses[t] = loss;
       examples[t] = n_examples;
     }
-  });
+  };
+  {
+    // Plain threads rather than at::parallel_for, which runs serially in an extension built
+    // without -fopenmp. pybind11's call guard below releases the GIL meanwhile.
+    std::vector<std::thread> pool;
+    for (int64_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool) th.join();
+  }
   double loss = 0.0;
   int64_t n = 0;
   for (int64_t t = 0; t < threads; ++t) loss += losses[t], n += examples[t];
@@ -144,5 +158,6 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("cbow_train", &cbow_train, "word2vec.c's CBOW negative-sampling loop, Hogwild threads");
+  m.def("cbow_train", &cbow_train, "word2vec.c's CBOW negative-sampling loop, Hogwild threads",
+        py::call_guard<py::gil_scoped_release>());
 }
