@@ -9,7 +9,8 @@ from w2v.batches import (
     draw_negatives,
     window_offsets,
 )
-from w2v.vocab import EncodedCorpus, Vocab
+from w2v.encoding import EncodedCorpus, encode
+from w2v.vocab import Vocab
 
 
 def _examples(n=5000, vocab=50, window=5, negative=5, keep=1.0, sentences=7, seed=0):
@@ -84,9 +85,7 @@ def test_batches_cover_the_epoch_and_account_every_word():
 def test_dataset_yields_seed_style_examples_and_collates():
     sentences = [["a", "b", "c", "d", "a", "b"], ["c", "a"]] * 30
     vocab = Vocab.build(sentences, min_count=1)
-    from w2v.vocab import encode_corpus
-
-    dataset = CBOWDataset(encode_corpus(sentences, vocab), vocab, window=2, negative=3,
+    dataset = CBOWDataset(encode(sentences, vocab), vocab, window=2, negative=3,
                           sample=0, seed=1)
     examples = list(dataset)
     assert len(examples) == sum(len(s) for s in sentences)

@@ -5,7 +5,6 @@ from w2v.errors import W2VError
 from w2v.vocab import (
     Vocab,
     count_words,
-    encode_corpus,
     keep_probability,
     noise_distribution,
     noise_table,
@@ -92,12 +91,3 @@ def test_noise_table_frequencies_follow_count_to_the_three_quarters():
     observed = np.bincount(draws, minlength=len(counts)) / len(draws)
     # Binomial standard error at 200k draws is below 0.0012 for every word.
     np.testing.assert_allclose(observed, p, atol=0.005)
-
-
-def test_encode_drops_unknown_words_and_keeps_sentence_edges():
-    vocab = Vocab.build(SENTENCES, min_count=2)
-    enc = encode_corpus(SENTENCES, vocab)
-    assert enc.ids.tolist() == [0, 1, 0, 0, 1]
-    assert enc.starts.tolist() == [0, 3, 5]
-    assert enc.sentence_ids.tolist() == [0, 0, 0, 1, 1]
-    assert enc.corpus_words == 8

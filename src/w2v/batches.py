@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from w2v.vocab import EncodedCorpus
+from w2v.encoding import EncodedCorpus
 
 CHUNK_TOKENS = 1 << 18  # corpus tokens per example-building pass: bounds memory to ~50 MB
 # Each round redraws only the clashes, so even a 3-word vocabulary settles in a few dozen rounds;
@@ -105,12 +105,10 @@ def cbow_batches(
     chunk_tokens: int = CHUNK_TOKENS,
 ) -> Iterator[CBOWBatch]:
     """One epoch of CBOW batches in corpus order, built a slice of the corpus at a time."""
-    ids_all = corpus.ids
-    sentence_all = corpus.sentence_ids
-    for start in range(0, len(ids_all), chunk_tokens):
-        stop = min(start + chunk_tokens, len(ids_all))
-        ids = torch.from_numpy(ids_all[start:stop].astype(np.int64))
-        sentence = torch.from_numpy(sentence_all[start:stop])
+    for start in range(0, len(corpus), chunk_tokens):
+        stop = min(start + chunk_tokens, len(corpus))
+        ids = torch.from_numpy(np.asarray(corpus.ids[start:stop], dtype=np.int64))
+        sentence = torch.from_numpy(corpus.sentence_ids(start, stop))
         context, mask, target, negatives = cbow_examples(
             ids, sentence, keep_prob, table, window, negative, generator
         )

@@ -21,11 +21,12 @@ import torch
 
 from w2v.batches import cbow_batches
 from w2v.config import TrainConfig
+from w2v.encoding import EncodedCorpus
 from w2v.errors import W2VError
 from w2v.kernels import cpu_kernel
 from w2v.model import CBOW, negative_sampling_loss, sgd_step
 from w2v.progress import Progress
-from w2v.vocab import EncodedCorpus, Vocab, keep_probability, noise_table
+from w2v.vocab import Vocab, keep_probability, noise_table
 
 
 @dataclass
@@ -107,21 +108,21 @@ def train_cbow(
         torch.set_num_threads(config.workers)
     optimizer = make_optimizer(config, model) if update == "autograd" else None
 
-    total_words = float(len(corpus.ids)) * config.epochs
+    total_words = float(len(corpus)) * config.epochs
     progress = Progress(total_words, stream=progress_stream)
     history = []
     for epoch in range(config.epochs):
         t0 = time.perf_counter()
         loss_sum, examples = run_epoch(
             model, corpus, config, keep_prob, table, schedule, optimizer,
-            words=(epoch * float(len(corpus.ids)), total_words), epoch=epoch, progress=progress,
+            words=(epoch * float(len(corpus)), total_words), epoch=epoch, progress=progress,
         )
         seconds = time.perf_counter() - t0
         loss = loss_sum / max(examples, 1)
         if not np.isfinite(loss):
             warnings.warn(f"epoch {epoch + 1}: the loss is {loss}; lower alpha "
                           f"(now {config.alpha})", stacklevel=2)
-        history.append(EpochStats(epoch + 1, loss, examples, len(corpus.ids), seconds))
+        history.append(EpochStats(epoch + 1, loss, examples, len(corpus), seconds))
     progress.close()
     return history
 
@@ -134,23 +135,18 @@ def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, 
     """One epoch through the compiled kernel, a chunk of whole sentences per call."""
     kernel = cpu_kernel()
     syn0, syn1 = model.in_embed.weight.data, model.out_embed.weight.data
-    ids = torch.from_numpy(np.ascontiguousarray(corpus.ids, dtype=np.int32))
-    starts = torch.from_numpy(np.ascontiguousarray(corpus.starts, dtype=np.int64))
     keep32, table32 = keep_prob.float(), table.int()
     done, total = words
     loss_sum, examples = 0.0, 0
-    s, sentences = 0, len(starts) - 1
-    while s < sentences:
-        e = int(np.searchsorted(corpus.starts, corpus.starts[s] + KERNEL_CHUNK_WORDS, "right"))
-        e = min(max(e - 1, s + 1), sentences)
-        seed = (config.seed * 1_000_003 + epoch) * 1_000_003 + s
-        loss, n = kernel.cbow_train(syn0, syn1, ids, starts, s, e, keep32, table32,
+    for call, (ids, starts) in enumerate(corpus.chunks(KERNEL_CHUNK_WORDS)):
+        seed = (config.seed * 1_000_003 + epoch) * 1_000_003 + call
+        loss, n = kernel.cbow_train(syn0, syn1, torch.from_numpy(ids), torch.from_numpy(starts),
+                                    0, len(starts) - 1, keep32, table32,
                                     config.window, config.negative, bool(config.cbow_mean),
                                     schedule[0], schedule[1], done, total, seed,
                                     config.workers or os.cpu_count() or 1)
         loss_sum, examples = loss_sum + loss, examples + n
-        done += float(corpus.starts[e] - corpus.starts[s])
-        s = e
+        done += float(len(ids))
         alpha = linear_decay(*schedule, done / total)
         progress.update(done, epoch + 1, config.epochs, loss_sum / max(examples, 1), alpha)
     return loss_sum, examples

@@ -8,7 +8,6 @@ a corpus into one flat array of ids.
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -156,40 +155,3 @@ def noise_table(
     slots = (np.arange(size, dtype=np.float64) + 0.5) / size
     table = np.searchsorted(cumulative, slots, side="right")
     return np.minimum(table, len(cumulative) - 1).astype(np.int32)
-
-
-@dataclass
-class EncodedCorpus:
-    """The corpus as ids: `ids` holds every in-vocabulary token, sentence i is
-    ids[starts[i]:starts[i+1]]. Out-of-vocabulary tokens are dropped, as word2vec.c does."""
-
-    ids: np.ndarray  # (N,) int32
-    starts: np.ndarray  # (S+1,) int64
-    corpus_words: int  # raw tokens read, including the dropped ones
-
-    @property
-    def sentence_ids(self) -> np.ndarray:
-        """(N,) int64: the sentence each token belongs to."""
-        lengths = np.diff(self.starts)
-        return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-
-
-def encode_corpus(sentences: Iterable[list[str]], vocab: Vocab, flush: int = 1 << 20):
-    """Turn sentences into one flat int32 id array plus sentence offsets."""
-    index = vocab.index
-    chunks, buffer, starts = [], [], [0]
-    total, corpus_words = 0, 0
-    for sentence in sentences:
-        corpus_words += len(sentence)
-        ids = [i for i in map(index.get, sentence) if i is not None]
-        if not ids:
-            continue
-        buffer.extend(ids)
-        total += len(ids)
-        starts.append(total)
-        if len(buffer) >= flush:
-            chunks.append(np.array(buffer, dtype=np.int32))
-            buffer = []
-    chunks.append(np.array(buffer, dtype=np.int32))
-    return EncodedCorpus(np.concatenate(chunks), np.array(starts, dtype=np.int64), corpus_words)
-

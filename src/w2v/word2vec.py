@@ -7,11 +7,12 @@ import torch
 
 from w2v.config import TrainConfig
 from w2v.corpus import check_sentences, open_corpus
+from w2v.encoding import EncodedCorpus, encode, scan
 from w2v.errors import W2VError
 from w2v.keyedvectors import KeyedVectors
 from w2v.model import CBOW
 from w2v.train import EpochStats, resolve_device, train_cbow, uses_sparse_gradients
-from w2v.vocab import EncodedCorpus, Vocab, encode_corpus
+from w2v.vocab import Vocab
 
 MODEL_KIND = "model"
 
@@ -53,11 +54,14 @@ class Word2Vec:
         """
         c = self.config
         sentences = self._sentences(corpus_iterable, corpus_file)
-        self.vocab = vocab or Vocab.build(sentences, c.min_count, c.max_vocab_size,
-                                          c.max_final_vocab)
-        self.corpus = encode_corpus(sentences, self.vocab)
+        if vocab is None and c.max_vocab_size is None:
+            self.vocab, self.corpus = scan(sentences, c.min_count, c.max_final_vocab)
+        else:  # a given vocabulary, or pruning while counting: count, then encode
+            self.vocab = vocab or Vocab.build(sentences, c.min_count, c.max_vocab_size,
+                                              c.max_final_vocab)
+            self.corpus = encode(sentences, self.vocab)
         self.decode_errors = getattr(sentences, "decode_errors", 0)
-        if len(self.corpus.ids) == 0:
+        if len(self.corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
         generator = torch.Generator().manual_seed(c.seed)
         self.model = CBOW(len(self.vocab), c.vector_size, c.cbow_mean, generator,
@@ -73,7 +77,7 @@ class Word2Vec:
         if self.vocab is None:
             raise W2VError("call build_vocab() before train(), or pass a corpus to Word2Vec()")
         if corpus_iterable is not None or corpus_file is not None:
-            self.corpus = encode_corpus(self._sentences(corpus_iterable, corpus_file), self.vocab)
+            self.corpus = encode(self._sentences(corpus_iterable, corpus_file), self.vocab)
         config = self.config
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
