@@ -10,6 +10,7 @@ themselves stay on disk, so training a corpus four times longer costs no more me
 import os
 import tempfile
 import weakref
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,7 +19,9 @@ import numpy as np
 from w2v.errors import W2VError
 from w2v.vocab import Vocab
 
-BLOCK_IDS = 1 << 22  # ids per block when writing or rewriting: 16 MiB of int32
+BLOCK_IDS = 1 << 20  # ids per block written or rewritten: ~25 MiB of temporaries at most
+# Ids are gathered as C ints (array "i"), never as a long list of Python ints (36 bytes each).
+assert array("i").itemsize == 4
 
 
 class IdFile:
@@ -101,7 +104,7 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
     words: list[str] = []
     counts = np.zeros(0, dtype=np.int64)
     writer = _IdWriter("provisional.i32")
-    starts, buffer, total = [0], [], 0
+    starts, buffer, total = array("q", [0]), array("i"), 0
     get = index.get
     for sentence in sentences:
         ids = list(map(get, sentence))
@@ -113,11 +116,12 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
                         i = index[word] = len(words)
                         words.append(word)
                     ids[k] = i
-        buffer += ids
+        buffer.extend(ids)
         total += len(ids)
         starts.append(total)
         if len(buffer) >= BLOCK_IDS:
             counts = _flush(buffer, writer, counts, len(words))
+            buffer = array("i")
     counts = _flush(buffer, writer, counts, len(words))
     provisional = writer.finish()
     if total == 0:
@@ -126,12 +130,11 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
                               max_final_vocab, corpus_words=total)
     remap = np.full(len(words), -1, dtype=np.int32)
     remap[[index[w] for w in vocab.words]] = np.arange(len(vocab), dtype=np.int32)
-    return vocab, _remap(provisional, np.array(starts, dtype=np.int64), remap, total)
+    return vocab, _remap(provisional, np.frombuffer(starts, dtype=np.int64), remap, total)
 
 
-def _flush(buffer: list, writer: _IdWriter, counts: np.ndarray, num_words: int) -> np.ndarray:
-    block = np.array(buffer, dtype=np.int32)
-    buffer.clear()
+def _flush(buffer: array, writer: _IdWriter, counts: np.ndarray, num_words: int) -> np.ndarray:
+    block = np.frombuffer(buffer, dtype=np.int32)
     writer.write(block)
     grown = np.zeros(num_words, dtype=np.int64)
     grown[: len(counts)] = counts
@@ -160,15 +163,15 @@ def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
     """Encode a corpus with a fixed vocabulary (read from a file, or built with pruning)."""
     index = vocab.index
     writer = _IdWriter("ids.i32")
-    starts, buffer, total, corpus_words = [0], [], 0, 0
+    starts, buffer, total, corpus_words = array("q", [0]), array("i"), 0, 0
     for sentence in sentences:
         corpus_words += len(sentence)
         ids = [i for i in map(index.get, sentence) if i is not None]
-        buffer += ids
+        buffer.extend(ids)
         total += len(ids)
         starts.append(total)
         if len(buffer) >= BLOCK_IDS:
-            writer.write(np.array(buffer, dtype=np.int32))
-            buffer.clear()
-    writer.write(np.array(buffer, dtype=np.int32))
-    return EncodedCorpus(writer.finish(), np.array(starts, dtype=np.int64), corpus_words)
+            writer.write(np.frombuffer(buffer, dtype=np.int32))
+            buffer = array("i")
+    writer.write(np.frombuffer(buffer, dtype=np.int32))
+    return EncodedCorpus(writer.finish(), np.frombuffer(starts, dtype=np.int64), corpus_words)

@@ -151,7 +151,8 @@ def noise_table(
 
     Drawing a uniform slot then gives a noise word in O(1).
     """
-    cumulative = np.cumsum(noise_distribution(counts, ns_exponent))
-    slots = (np.arange(size, dtype=np.float64) + 0.5) / size
-    table = np.searchsorted(cumulative, slots, side="right")
-    return np.minimum(table, len(cumulative) - 1).astype(np.int32)
+    # Rounding the cumulative shares keeps the total exactly `size` and each word within one slot
+    # of its share, without a float temporary as large as the table.
+    bounds = np.round(np.cumsum(noise_distribution(counts, ns_exponent)) * size).astype(np.int64)
+    slots = np.diff(bounds, prepend=0)
+    return np.repeat(np.arange(len(slots), dtype=np.int32), slots)
