@@ -19,6 +19,9 @@ class Lcg:
         self.state = (self.state * 25214903917 + 11) & MASK64
         return self.state
 
+    def below(self, n):
+        return ((self.next() >> 32) * n) >> 32
+
     def uniform(self):
         return np.float32(((self.next() >> 16) & 0xFFFF) / 65536.0)
 
@@ -31,7 +34,7 @@ def reference_cbow(syn0, syn1, ids, starts, keep, table, window, negative, cbow_
         sen = [w for w in ids[starts[s]:starts[s + 1]]
                if keep[w] >= 1 or keep[w] > rng.uniform()]
         for pos, word in enumerate(sen):
-            reach = 1 + rng.next() % window
+            reach = 1 + rng.below(window)
             lo, hi = max(0, pos - reach), min(len(sen) - 1, pos + reach)
             if hi == lo:
                 continue
@@ -40,13 +43,14 @@ def reference_cbow(syn0, syn1, ids, starts, keep, table, window, negative, cbow_
             if cbow_mean:
                 h = h * np.float32(1 / len(context))
             err = np.zeros_like(h)
-            for d in range(negative + 1):
-                target, label = word, 1.0
-                if d > 0:
-                    target = word
-                    while target == word:
-                        target = table[(rng.next() >> 16) % len(table)]
-                    label = 0.0
+            outputs = [word]
+            for _ in range(negative):  # noise words are drawn before any update
+                target = word
+                while target == word:
+                    target = table[rng.below(len(table))]
+                outputs.append(target)
+            for d, target in enumerate(outputs):
+                label = 1.0 if d == 0 else 0.0
                 f = float(h @ syn1[target])
                 loss += math.log1p(math.exp(-f)) if label else math.log1p(math.exp(f))
                 g = np.float32((label - 1 / (1 + math.exp(-f))) * alpha)

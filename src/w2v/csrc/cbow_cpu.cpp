@@ -20,6 +20,8 @@ struct Lcg {
   uint64_t state;
   uint64_t next() { return state = state * 25214903917ULL + 11; }
   float uniform() { return (next() >> 16 & 0xFFFF) / 65536.0f; }
+  // A draw in [0, n) from the top 32 bits by multiply-shift: no division on the hot path.
+  uint64_t below(uint64_t n) { return ((next() >> 32) * n) >> 32; }
 };
 
 inline float dot(const float* a, const float* b, int64_t n) {
@@ -34,13 +36,15 @@ inline void axpy(float g, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += g * x[i];
 }
 
-// For a score f and its label: the update's (label - sigmoid(f)) and the binary cross-entropy
-// -log sigmoid(+-f), from one exp and one log, stable for any f.
-inline float error_and_loss(float f, float label, double& loss) {
+// For a score f and its label: returns the update's (label - sigmoid(f)) and multiplies
+// `likelihood` by the probability the model gives the label, sigmoid(+-f). The example's loss,
+// the binary cross-entropy summed over its outputs, is then -log(likelihood): one log per
+// example instead of one per output.
+inline float error_and_likelihood(float f, float label, double& likelihood) {
   const float e = std::exp(-std::fabs(f));
-  const float sigmoid = f >= 0 ? 1.f / (1.f + e) : e / (1.f + e);
-  const float margin = label > 0 ? -f : f;
-  loss += std::max(margin, 0.f) + std::log1p(e);
+  const float inv = 1.f / (1.f + e);
+  const float sigmoid = f >= 0 ? inv : e * inv;
+  likelihood *= label > 0 ? sigmoid : 1.f - sigmoid;
   return label - sigmoid;
 }
 
@@ -67,6 +71,8 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
   const float* keep = keep_prob.data_ptr<float>();
   const int32_t* noise = table.data_ptr<int32_t>();
   const uint64_t table_size = static_cast<uint64_t>(table.numel());
+  // A noise table of one word (a 1-word vocabulary) can only ever draw the target: keep it.
+  const bool varied = table_size > 1 && noise[0] != noise[table_size - 1];
 
   // Split the sentences into one contiguous share per thread, balanced by words.
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(workers, s_end - s_begin));
@@ -86,29 +92,43 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
     {
       Lcg rng{static_cast<uint64_t>(seed) * 1000003ULL + static_cast<uint64_t>(t) * 7919ULL + 1};
       std::vector<float> neu1(dim), neu1e(dim);
-      std::vector<int32_t> sen;
+      std::vector<int32_t> sen, outputs(negative + 1);
       double loss = 0.0;
       int64_t n_examples = 0, local_words = 0;
       float alpha = static_cast<float>(alpha_start);
-      auto refresh_alpha = [&]() {
-        progress += local_words;
-        local_words = 0;
-        double frac = std::min(1.0, (words_done + progress.load()) / std::max(total_words, 1.0));
+      // alpha follows the words processed by all threads; `within` counts this thread's words
+      // of the sentence in progress, so a long sentence does not run at one rate.
+      auto refresh_alpha = [&](int64_t within) {
+        if (local_words >= 10000) progress += local_words, local_words = 0;
+        const double done = words_done + progress.load() + local_words + within;
+        const double frac = std::min(1.0, done / std::max(total_words, 1.0));
         alpha = static_cast<float>(alpha_start - (alpha_start - alpha_end) * frac);
       };
-      refresh_alpha();
+      refresh_alpha(0);
       for (int64_t s = cut[t]; s < cut[t + 1]; ++s) {
         sen.clear();
         for (int64_t i = start[s]; i < start[s + 1]; ++i) {
           const int32_t w = tok[i];
           if (keep[w] >= 1.f || keep[w] > rng.uniform()) sen.push_back(w);  // subsampling
         }
-        local_words += start[s + 1] - start[s];
+        const int64_t sentence_words = start[s + 1] - start[s];
         const int64_t n = static_cast<int64_t>(sen.size());
         for (int64_t pos = 0; pos < n; ++pos) {
-          const int64_t reach = 1 + static_cast<int64_t>(rng.next() % window);  // shrunk window
+          if ((pos & 1023) == 1023) refresh_alpha(sentence_words * pos / n);
+          const int64_t reach = 1 + static_cast<int64_t>(rng.below(window));  // shrunk window
           const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min<int64_t>(n - 1, pos + reach);
           if (hi == lo) continue;  // no context word
+          const int32_t word = sen[pos];
+          // Draw the noise words first and ask for their rows early: the fetches from memory
+          // then overlap the context sum instead of stalling each dot product.
+          outputs[0] = word;
+          __builtin_prefetch(w_out + int64_t(word) * dim);
+          for (int64_t d = 1; d <= negative; ++d) {
+            int32_t target;
+            do target = noise[rng.below(table_size)]; while (target == word && varied);
+            outputs[d] = target;
+            __builtin_prefetch(w_out + int64_t(target) * dim);
+          }
           std::fill(neu1.begin(), neu1.end(), 0.f);
           std::fill(neu1e.begin(), neu1e.end(), 0.f);
           for (int64_t c = lo; c <= hi; ++c)
@@ -117,26 +137,21 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
             const float inv = 1.f / static_cast<float>(hi - lo);
             for (int64_t i = 0; i < dim; ++i) neu1[i] *= inv;
           }
-          const int32_t word = sen[pos];
+          double likelihood = 1.0;
           for (int64_t d = 0; d <= negative; ++d) {
-            int32_t target = word;
-            float label = 1.f;
-            if (d > 0) {
-              do target = noise[(rng.next() >> 16) % table_size]; while (target == word && table_size > 1 && noise[0] != noise[table_size - 1]);
-              label = 0.f;
-            }
-            float* out = w_out + int64_t(target) * dim;
+            float* out = w_out + int64_t(outputs[d]) * dim;
             const float f = dot(neu1.data(), out, dim);
-            const float g = error_and_loss(f, label, loss) * alpha;
+            const float g = error_and_likelihood(f, d == 0 ? 1.f : 0.f, likelihood) * alpha;
             axpy(g, out, neu1e.data(), dim);
             axpy(g, neu1.data(), out, dim);
           }
+          loss -= std::log(std::max(likelihood, 1e-300));
           for (int64_t c = lo; c <= hi; ++c)
             if (c != pos) axpy(1.f, neu1e.data(), w_in + int64_t(sen[c]) * dim, dim);
           ++n_examples;
-          if (local_words >= 10000) refresh_alpha();
         }
-        if (local_words >= 10000) refresh_alpha();
+        local_words += sentence_words;
+        refresh_alpha(0);
       }
       progress += local_words;
       losses[t] = loss;

@@ -1,0 +1,199 @@
+"""Throughput against gensim: the whole run, corpus file to vectors, on the same machine, same run.
+
+    python benchmarks/throughput.py [--epochs 5] [--runs NAME,...] [--memory]
+
+Runs, each in its own process so that its peak RSS is its own (CBOW, gensim's defaults):
+  w2v-text8      w2v on the text8-like corpus as it is (one 100 MB line)
+  w2v-lines      w2v on the same words cut into lines of 1,000
+  gensim-file    gensim corpus_file= on the lines (its corpus_file reader cannot cut text8's single
+                 line: it would train on almost nothing and score 0%)
+  gensim-iter    gensim on an iterable of sentences (its Text8Corpus), workers = cores
+For each: vocabulary time, training time, training words/s counted two ways (raw: every corpus
+word, before subsampling; kept: words left after subsampling, which is what gensim's log reports),
+peak RSS and analogy accuracy (questions-words, restrict_vocab=30000), then each ratio against
+gensim's faster mode. --memory adds w2v on the corpus repeated four times (1 epoch against 1
+epoch) to show that memory does not grow with the corpus.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import machine, scores, text8like
+
+from w2v import datasets
+from w2v.atomic import atomic_write
+
+RUNS = ("w2v-text8", "w2v-lines", "gensim-file", "gensim-iter")
+
+
+def lines_of(path: Path, words_per_line: int = 1000) -> Path:
+    """The corpus cut into lines of `words_per_line` words, made once in the cache."""
+    target = datasets.cache_dir() / f"{path.stem}.lines{words_per_line}.txt"
+    if not target.exists():
+        from w2v.corpus import Text8Corpus
+
+        with atomic_write(target, "w") as f:
+            for line in Text8Corpus(path, max_sentence_length=words_per_line):
+                f.write(" ".join(line) + "\n")
+    return target
+
+
+def repeated(path: Path, times: int = 4) -> Path:
+    target = datasets.cache_dir() / f"{path.stem}.x{times}.txt"
+    if not target.exists():
+        data = path.read_bytes()
+        with atomic_write(target) as f:
+            for _ in range(times):
+                f.write(data)
+    return target
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, unlike ru_maxrss, starts afresh at exec, so
+    the launcher's own memory does not leak into a worker's figure."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_w2v(corpus: Path, epochs: int) -> dict:
+    from w2v import Word2Vec
+
+    model = Word2Vec(epochs=epochs)
+    t0 = time.perf_counter()
+    model.build_vocab(corpus_file=corpus)
+    t1 = time.perf_counter()
+    model.train()
+    t2 = time.perf_counter()
+    return {
+        "vocab_s": t1 - t0,
+        "train_s": t2 - t1,
+        "raw": model.vocab.corpus_words * epochs,
+        "kept": sum(h.examples for h in model.history),
+        "wv": model.wv,
+    }
+
+
+def run_gensim(corpus: Path, epochs: int, corpus_file: bool) -> dict:
+    from gensim.models import Word2Vec as GensimWord2Vec
+    from gensim.models.word2vec import Text8Corpus
+
+    from w2v import KeyedVectors
+
+    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs)
+    source = (
+        {"corpus_file": str(corpus)}
+        if corpus_file
+        else {"corpus_iterable": Text8Corpus(str(corpus))}
+    )
+    t0 = time.perf_counter()
+    model.build_vocab(**source)
+    t1 = time.perf_counter()
+    kept, raw = model.train(
+        **source,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=epochs,
+    )
+    t2 = time.perf_counter()
+    wv = KeyedVectors(list(model.wv.index_to_key), model.wv.vectors)
+    return {"vocab_s": t1 - t0, "train_s": t2 - t1, "raw": raw, "kept": kept, "wv": wv}
+
+
+def worker(name: str, corpus: Path, epochs: int) -> None:
+    if name.startswith("w2v"):
+        result = run_w2v(corpus, epochs)
+    else:
+        result = run_gensim(corpus, epochs, corpus_file=name == "gensim-file")
+    wv = result.pop("wv")
+    result["rss_mb"] = peak_rss_mb()  # before evaluation, which is not part of training
+    result.update(scores(wv))
+    print(json.dumps(result))
+
+
+def launch(name: str, corpus: Path, epochs: int) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--corpus",
+        str(corpus),
+        "--epochs",
+        str(epochs),
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--runs", default=",".join(RUNS))
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, Path(args.corpus), args.epochs)
+
+    text8 = text8like()
+    corpora = {
+        "w2v-text8": text8,
+        "w2v-lines": lines_of(text8),
+        "gensim-file": lines_of(text8),
+        "gensim-iter": text8,
+    }
+    results = {}
+    for name in args.runs.split(","):
+        results[name] = launch(name, corpora[name], args.epochs)
+        print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
+
+    print(f"\ntext8-like corpus, CBOW defaults, {args.epochs} epochs, {machine()}")
+    print(f"command: python benchmarks/{' '.join([Path(__file__).name, *sys.argv[1:]])}\n")
+    print("| run | vocab s | train s | raw words/s | kept words/s | peak RSS MB | analogy % |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['vocab_s']:.1f} | {r['train_s']:.1f} | "
+            f"{r['raw'] / r['train_s']:,.0f} | {r['kept'] / r['train_s']:,.0f} | "
+            f"{r['rss_mb']:.0f} | {100 * r['analogy']:.2f} |"
+        )
+    gensim = [r for n, r in results.items() if n.startswith("gensim")]
+    if gensim:
+
+        def speed(r):
+            return r["raw"] / r["train_s"]
+
+        best = max(gensim, key=speed)
+        print(
+            "\nratios against gensim's faster mode (training words/s; vocabulary time; "
+            "analogy points):"
+        )
+        for name, r in results.items():
+            if name.startswith("w2v"):
+                print(
+                    f"- {name}: words/s x{speed(r) / speed(best):.2f}, "
+                    f"vocab time x{r['vocab_s'] / best['vocab_s']:.2f}, "
+                    f"analogy {100 * (r['analogy'] - best['analogy']):+.2f} points"
+                )
+    if args.memory:
+        small = launch("w2v-text8", text8, 1)
+        large = launch("w2v-text8", repeated(text8), 1)
+        print(
+            f"\nmemory, 1 epoch: corpus x1 peak RSS {small['rss_mb']:.0f} MB, corpus x4 "
+            f"{large['rss_mb']:.0f} MB "
+            f"(growth {100 * (large['rss_mb'] / small['rss_mb'] - 1):.1f}%)"
+        )
+
+
+if __name__ == "__main__":
+    main()
