@@ -40,9 +40,9 @@ class CBOWBatch:
         return CBOWBatch(**move, words=self.words)
 
 
-def window_offsets(window: int) -> torch.Tensor:
+def window_offsets(window: int, device=None) -> torch.Tensor:
     """(2W,) offsets -W..-1, 1..W of the context slots around a target."""
-    left = torch.arange(-window, 0)
+    left = torch.arange(-window, 0, device=device)
     return torch.cat([left, -left.flip(0)])
 
 
@@ -50,13 +50,15 @@ def draw_negatives(
     table: torch.Tensor, target: torch.Tensor, negative: int, generator: torch.Generator
 ) -> torch.Tensor:
     """(B, K) noise words from the unigram**0.75 table, redrawn where equal to the target."""
-    slots = torch.randint(len(table), (len(target), negative), generator=generator)
+    slots = torch.randint(len(table), (len(target), negative), generator=generator,
+                          device=table.device)
     neg = table[slots]
     for _ in range(MAX_REDRAWS):
         clash = neg == target[:, None]
         if not clash.any():
             break
-        slots = torch.randint(len(table), (int(clash.sum()),), generator=generator)
+        slots = torch.randint(len(table), (int(clash.sum()),), generator=generator,
+                              device=table.device)
         neg[clash] = table[slots]
     return neg
 
@@ -76,13 +78,15 @@ def cbow_examples(
     Returns context (E, 2W), mask (E, 2W), target (E,), negatives (E, K) with E <= N: subsampled
     tokens and targets left without any context word produce no example (as in word2vec.c).
     """
-    kept = torch.rand(len(ids), generator=generator, dtype=torch.float64) < keep_prob[ids]
+    device = ids.device
+    kept = torch.rand(len(ids), generator=generator, dtype=torch.float64,
+                      device=device) < keep_prob[ids]
     tok, sent = ids[kept], sentence[kept]  # (n,)
     n = len(tok)
-    offsets = window_offsets(window)  # (2W,)
+    offsets = window_offsets(window, device)  # (2W,)
     # word2vec.c's shrinking window: each target looks 1..window words each way.
-    reach = torch.randint(1, window + 1, (n,), generator=generator)  # (n,)
-    pos = torch.arange(n)[:, None] + offsets[None, :]  # (n, 2W)
+    reach = torch.randint(1, window + 1, (n,), generator=generator, device=device)  # (n,)
+    pos = torch.arange(n, device=device)[:, None] + offsets[None, :]  # (n, 2W)
     inside = (pos >= 0) & (pos < n) & (offsets.abs()[None, :] <= reach[:, None])
     pos = pos.clamp_(0, max(n - 1, 0))
     inside &= sent[pos] == sent[:, None]  # a context never crosses a sentence boundary
@@ -104,11 +108,15 @@ def cbow_batches(
     generator: torch.Generator,
     chunk_tokens: int = CHUNK_TOKENS,
 ) -> Iterator[CBOWBatch]:
-    """One epoch of CBOW batches in corpus order, built a slice of the corpus at a time."""
+    """One epoch of CBOW batches in corpus order, a slice of the corpus at a time.
+
+    Examples are built on the device of `table`, `keep_prob` and `generator`: on a GPU only the
+    ids cross the bus, never the examples."""
+    device = table.device
     for start in range(0, len(corpus), chunk_tokens):
         stop = min(start + chunk_tokens, len(corpus))
-        ids = torch.from_numpy(np.asarray(corpus.ids[start:stop], dtype=np.int64))
-        sentence = torch.from_numpy(corpus.sentence_ids(start, stop))
+        ids = torch.from_numpy(np.asarray(corpus.ids[start:stop], dtype=np.int64)).to(device)
+        sentence = torch.from_numpy(corpus.sentence_ids(start, stop)).to(device)
         context, mask, target, negatives = cbow_examples(
             ids, sentence, keep_prob, table, window, negative, generator
         )

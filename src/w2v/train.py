@@ -53,9 +53,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+def epoch_generator(seed: int, epoch: int, device="cpu") -> torch.Generator:
     """A generator per epoch, so an epoch's draws depend only on (seed, epoch)."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch + 1)
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch + 1)
 
 
 def make_optimizer(config: TrainConfig, model: CBOW) -> torch.optim.Optimizer:
@@ -159,8 +159,9 @@ def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer,
     done, total = words
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     examples = 0
-    batches = cbow_batches(corpus, keep_prob, table.long(), config.window, config.negative,
-                           config.batch_size, epoch_generator(config.seed, epoch))
+    batches = cbow_batches(corpus, keep_prob.to(device), table.to(device, torch.int64),
+                           config.window, config.negative, config.batch_size,
+                           epoch_generator(config.seed, epoch, device))
     for batch in batches:
         alpha = linear_decay(*schedule, done / total)
         done += batch.words
