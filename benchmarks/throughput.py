@@ -120,17 +120,9 @@ def worker(name: str, corpus: Path, epochs: int, min_count: int) -> None:
     print(json.dumps(result))
 
 
-def launch(name: str, corpus: Path, epochs: int) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--worker",
-        name,
-        "--corpus",
-        str(corpus),
-        "--epochs",
-        str(epochs),
-    ]
+def launch(name: str, corpus: Path, epochs: int, min_count: int = 5) -> dict:
+    cmd = [sys.executable, __file__, "--worker", name, "--corpus", str(corpus),
+           "--epochs", str(epochs), "--min-count", str(min_count)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

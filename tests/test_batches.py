@@ -80,6 +80,11 @@ def test_batches_cover_the_epoch_and_account_every_word():
     assert all(len(b) <= 64 for b in batches)
     assert sum(len(b) for b in batches) == 1000
     assert abs(sum(b.words for b in batches) - 1000) < 1e-6
+    # Contexts stop at sentence ends only, never at the edges of the slices examples are built
+    # in: every token with a neighbour on each side sees both (offsets -1 and +1 always count).
+    mask = torch.cat([b.mask for b in batches])  # (1000, 6): offsets -3..-1, 1..3
+    inner = [i for i in range(1000) if i not in (0, 399, 400, 999)]
+    assert bool((mask[inner][:, [2, 3]] == 1).all())
 
 
 def test_dataset_yields_seed_style_examples_and_collates():

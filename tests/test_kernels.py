@@ -106,3 +106,16 @@ def test_learning_rate_decays_with_progress(kernel):
                           0.05, end, 0.0, float(len(ids)), 1, 1)
         moved.append(float(syn1.abs().sum()))
     assert moved[1] < moved[0]
+
+
+def test_loss_stays_exact_when_scores_saturate(kernel):
+    # One example whose noise word scores 30: its loss is ~30 (float32 sigmoid rounds to 1).
+    syn0 = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    syn1 = torch.tensor([[0.0, 0.0], [30.0, 0.0]])
+    ids = torch.tensor([0, 0], dtype=torch.int32)
+    loss, examples = kernel.cbow_train(syn0, syn1, ids, torch.tensor([0, 2]), 0, 1,
+                                       torch.ones(2), torch.tensor([1], dtype=torch.int32),
+                                       1, 1, True, 0.0, 0.0, 0.0, 2.0, 1, 1)
+    assert examples == 2
+    per_output = math.log(2) + (30 + math.log1p(math.exp(-30)))
+    assert loss == pytest.approx(2 * per_output, rel=1e-5)

@@ -97,3 +97,37 @@ def test_bad_options_and_corpora_raise_one_clear_error():
         Word2Vec(["a sentence as a string"])
     with pytest.raises(W2VError, match="empty"):
         Word2Vec([[]])
+
+
+def test_device_and_seed_are_checked_up_front():
+    with pytest.raises(W2VError, match="device"):
+        Word2Vec(device="tpu")
+    with pytest.raises(W2VError, match="seed"):
+        Word2Vec(seed=2**40)
+    if not torch.cuda.is_available():
+        with pytest.raises(W2VError, match="no CUDA"):
+            Word2Vec([["a", "b"]] * 5, min_count=1, device="cuda")
+
+
+def test_one_shot_iterators_are_refused():
+    with pytest.raises(W2VError, match="one-shot"):
+        Word2Vec((s for s in [["a", "b"]] * 10), min_count=1)
+
+
+def test_a_loaded_model_asks_for_a_corpus_to_train_on(trained, tmp_path):
+    path = tmp_path / "model.w2v"
+    trained.save(path)
+    with pytest.raises(W2VError, match="no corpus"):
+        Word2Vec.load(path).train()
+
+
+def test_later_train_calls_draw_afresh(austen):
+    # Subsampling draws depend on (seed, epoch) only: a second train() call continues the epoch
+    # numbering, so its draws are those of epoch 2 of a single longer run, not a replay of epoch 1.
+    options = dict(vector_size=16, min_count=2, seed=1, workers=1)
+    stepwise = Word2Vec(austen[:3000], epochs=1, **options)
+    stepwise.train(epochs=1)
+    at_once = Word2Vec(austen[:3000], epochs=2, **options)
+    assert [h.epoch for h in stepwise.history] == [1, 2]
+    assert stepwise.history[1].examples == at_once.history[1].examples
+    assert stepwise.history[0].examples != stepwise.history[1].examples

@@ -32,6 +32,10 @@ def atomic_write(path, mode="wb"):
     path = Path(path)
     folder = check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode) as f:
             yield f

@@ -113,19 +113,19 @@ def cbow_batches(
     Examples are built on the device of `table`, `keep_prob` and `generator`: on a GPU only the
     ids cross the bus, never the examples."""
     device = table.device
-    for start in range(0, len(corpus), chunk_tokens):
-        stop = min(start + chunk_tokens, len(corpus))
-        ids = torch.from_numpy(np.asarray(corpus.ids[start:stop], dtype=np.int64)).to(device)
-        sentence = torch.from_numpy(corpus.sentence_ids(start, stop)).to(device)
+    for chunk, starts in corpus.chunks(chunk_tokens):  # whole sentences: no context is cut
+        ids = torch.from_numpy(chunk.astype(np.int64)).to(device)
+        sentence = torch.repeat_interleave(torch.arange(len(starts) - 1),
+                                           torch.from_numpy(np.diff(starts))).to(device)
         context, mask, target, negatives = cbow_examples(
             ids, sentence, keep_prob, table, window, negative, generator
         )
         n = len(target)
         if n == 0:
-            yield CBOWBatch(context, mask, target, negatives, words=float(stop - start))
+            yield CBOWBatch(context, mask, target, negatives, words=float(len(chunk)))
             continue
         # Spread the slice's raw words over its batches so the learning rate decays smoothly.
-        words_per_example = (stop - start) / n
+        words_per_example = len(chunk) / n
         for b in range(0, n, batch_size):
             e = min(b + batch_size, n)
             yield CBOWBatch(
@@ -138,7 +138,9 @@ class CBOWDataset(torch.utils.data.IterableDataset):
     """The seed's Dataset: yields (context ids, target id, negative ids) one example at a time.
 
     Context ids have 1..2*window entries; batch them with `collate_cbow`. Each iteration is one
-    epoch with fresh subsampling, windows and noise words from `seed` + the epoch number.
+    epoch; its subsampling, windows and noise words come from (`seed`, epoch). Call
+    `set_epoch(e)` before each epoch: DataLoader workers iterate copies of the dataset, so a
+    counter kept inside them would not advance. Workers share out the corpus slices.
     """
 
     def __init__(self, corpus: EncodedCorpus, vocab, window=5, negative=5, sample=1e-3,
@@ -151,12 +153,18 @@ class CBOWDataset(torch.utils.data.IterableDataset):
         self.table = torch.from_numpy(noise_table(vocab.counts, ns_exponent)).long()
         self.epoch = 0
 
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
     def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        self.epoch += 1
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         batches = cbow_batches(self.corpus, self.keep_prob, self.table, self.window,
-                               self.negative, CHUNK_TOKENS, generator)
-        for batch in batches:
+                               self.negative, batch_size=CHUNK_TOKENS, generator=generator)
+        for i, batch in enumerate(batches):
+            if i % workers != worker:
+                continue
             rows = zip(batch.context, batch.mask, batch.target, batch.negatives, strict=True)
             for ctx, m, t, neg in rows:
                 yield ctx[m.bool()], t, neg

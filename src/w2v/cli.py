@@ -293,7 +293,9 @@ def _train(args: argparse.Namespace) -> None:
     progress = None if args.quiet else sys.stderr
     t0 = time.perf_counter()
     model = Word2Vec(progress=progress, **options)
-    vocab = Vocab.load(args.read_vocab) if args.read_vocab else None
+    vocab = None
+    if args.read_vocab:
+        vocab = Vocab.load(args.read_vocab, options["min_count"], options["max_final_vocab"])
     model.build_vocab(corpus_file=args.corpus, vocab=vocab)
     if model.decode_errors:
         print(f"w2v: warning: {args.corpus}: {model.decode_errors} invalid UTF-8 byte sequences "
@@ -310,7 +312,7 @@ def _train(args: argparse.Namespace) -> None:
         words = sum(h.words for h in model.history)
         losses = " ".join(f"{h.loss:.4f}" for h in model.history)
         print(
-            f"vocabulary {len(model.vocab):,} words from {model.vocab.corpus_words:,} tokens "
+            f"vocabulary {len(model.vocab):,} words from {model.corpus.corpus_words:,} tokens "
             f"({t1 - t0:.1f}s) | trained {words:,} words in {t2 - t1:.1f}s = "
             f"{words / max(t2 - t1, 1e-9):,.0f} words/s | epoch loss {losses} | "
             f"vectors: {args.output}",

@@ -6,6 +6,7 @@ gensim has the option.
 """
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from w2v.errors import W2VError
@@ -43,7 +44,6 @@ class TrainConfig:
         "vocabulary",
     )
     # model
-    sg: int = _opt(0, "1 for skip-gram, 0 for CBOW", "model", choices=(0, 1))
     vector_size: int = _opt(100, "dimensionality of the word vectors", "model")
     window: int = _opt(5, "largest distance between the target and a context word", "model")
     negative: int = _opt(5, "noise words drawn per example (negative sampling)", "model")
@@ -105,8 +105,12 @@ class TrainConfig:
         _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,
                  f"in [0, alpha={self.alpha}]")
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
-        for name in ("sg", "cbow_mean"):
-            _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
+        _require("cbow_mean", self.cbow_mean, lambda v: v in (0, 1), "0 or 1")
+        _require("seed", self.seed, lambda v: isinstance(v, int) and 0 <= v < 2**32,
+                 "a whole number in [0, 2**32)")
+        _require("device", self.device,
+                 lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", v) is not None,
+                 "auto, cpu, cuda, cuda:N or mps")
         _require("optimizer", self.optimizer, lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}")
         _require("update", self.update, lambda v: v in UPDATES, f"one of {UPDATES}")
         if self.update != "autograd" and self.optimizer != "sgd":
@@ -114,8 +118,6 @@ class TrainConfig:
                 f"optimizer={self.optimizer!r} needs update='autograd' (--update autograd); "
                 f"update={self.update!r} is word2vec.c's plain SGD"
             )
-        if self.sg == 1:
-            raise W2VError("sg=1 (skip-gram) is not available yet; use sg=0 (CBOW)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -177,15 +177,21 @@ def open_corpus(source, **options) -> Iterable[list[str]]:
 
 
 def check_sentences(sentences) -> Iterable[list[str]]:
-    """Reject the common mistake of passing a plain string or a list of strings as a corpus."""
+    """Reject a string, a sequence of strings, or a one-shot iterator as a corpus."""
     if isinstance(sentences, (str, bytes, os.PathLike)):
         raise W2VError(
             "sentences must be an iterable of token lists, not a path or string; "
             "use corpus_file=PATH to read a file"
         )
-    if isinstance(sentences, list) and sentences and isinstance(sentences[0], str):
+    if iter(sentences) is sentences:
         raise W2VError(
-            "sentences is a list of strings; it must be a list of token lists, e.g. "
+            "sentences is a one-shot iterator (a generator?); training reads the corpus more "
+            "than once: pass a list, or a class whose __iter__ starts afresh"
+        )
+    first = next(iter(sentences), None)
+    if isinstance(first, str):
+        raise W2VError(
+            "sentences holds strings; it must hold token lists, e.g. "
             "[['the', 'cat'], ['a', 'dog']]"
         )
     return sentences

@@ -57,11 +57,6 @@ class EncodedCorpus:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def sentence_ids(self, start: int, stop: int) -> np.ndarray:
-        """(stop - start,) int64: the sentence each token in [start, stop) belongs to."""
-        positions = np.arange(start, stop, dtype=np.int64)
-        return np.searchsorted(self.starts, positions, side="right") - 1
-
     def chunks(self, words: int):
         """Whole sentences of about `words` ids at a time: yields (ids, local starts)."""
         s, sentences = 0, len(self.starts) - 1
@@ -90,6 +85,14 @@ class _IdWriter:
                            "free disk space or point TMPDIR at a larger disk") from e
         self.length += len(ids)
 
+    def __enter__(self) -> "_IdWriter":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is not None:  # a failed read or write leaves no file behind
+            self.file.close()
+            self.folder.cleanup()
+
     def finish(self) -> IdFile:
         self.file.close()
         ids = IdFile(self.path, self.length)
@@ -103,27 +106,27 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
     index: dict[str, int] = {}
     words: list[str] = []
     counts = np.zeros(0, dtype=np.int64)
-    writer = _IdWriter("provisional.i32")
-    starts, buffer, total = array("q", [0]), array("i"), 0
-    get = index.get
-    for sentence in sentences:
-        ids = list(map(get, sentence))
-        if None in ids:  # only new words take the slow path
-            for k, word in enumerate(sentence):
-                if ids[k] is None:
-                    i = get(word)
-                    if i is None:
-                        i = index[word] = len(words)
-                        words.append(word)
-                    ids[k] = i
-        buffer.extend(ids)
-        total += len(ids)
-        starts.append(total)
-        if len(buffer) >= BLOCK_IDS:
-            counts = _flush(buffer, writer, counts, len(words))
-            buffer = array("i")
-    counts = _flush(buffer, writer, counts, len(words))
-    provisional = writer.finish()
+    with _IdWriter("provisional.i32") as writer:
+        starts, buffer, total = array("q", [0]), array("i"), 0
+        get = index.get
+        for sentence in sentences:
+            ids = list(map(get, sentence))
+            if None in ids:  # only new words take the slow path
+                for k, word in enumerate(sentence):
+                    if ids[k] is None:
+                        i = get(word)
+                        if i is None:
+                            i = index[word] = len(words)
+                            words.append(word)
+                        ids[k] = i
+            buffer.extend(ids)
+            total += len(ids)
+            starts.append(total)
+            if len(buffer) >= BLOCK_IDS:
+                counts = _flush(buffer, writer, counts, len(words))
+                buffer = array("i")
+        counts = _flush(buffer, writer, counts, len(words))
+        provisional = writer.finish()
     if total == 0:
         raise W2VError("the corpus is empty: it holds no words")
     vocab = Vocab.from_counts(dict(zip(words, counts.tolist(), strict=True)), min_count,
@@ -143,35 +146,37 @@ def _flush(buffer: array, writer: _IdWriter, counts: np.ndarray, num_words: int)
 
 def _remap(provisional: IdFile, starts: np.ndarray, remap: np.ndarray, total: int):
     """Rewrite provisional ids as final ids, dropping -1s and moving sentence offsets to match."""
-    writer = _IdWriter("ids.i32")
-    new_starts = np.zeros_like(starts)
-    kept_before = 0
-    for a in range(0, total, BLOCK_IDS):
-        b = min(a + BLOCK_IDS, total)
-        ids = remap[provisional[a:b]]
-        kept = ids >= 0
-        writer.write(ids[kept])
-        prefix = np.concatenate([[kept_before], kept_before + np.cumsum(kept)])
-        inside = (starts >= a) & (starts <= b)
-        new_starts[inside] = prefix[starts[inside] - a]
-        kept_before = int(prefix[-1])
+    with _IdWriter("ids.i32") as writer:
+        new_starts = np.zeros_like(starts)
+        kept_before = 0
+        for a in range(0, total, BLOCK_IDS):
+            b = min(a + BLOCK_IDS, total)
+            ids = remap[provisional[a:b]]
+            kept = ids >= 0
+            writer.write(ids[kept])
+            prefix = np.concatenate([[kept_before], kept_before + np.cumsum(kept)])
+            lo, hi = np.searchsorted(starts, a, "left"), np.searchsorted(starts, b, "right")
+            new_starts[lo:hi] = prefix[starts[lo:hi] - a]
+            kept_before = int(prefix[-1])
+        ids = writer.finish()
     os.unlink(provisional.path)
-    return EncodedCorpus(writer.finish(), new_starts, total)
+    return EncodedCorpus(ids, new_starts, total)
 
 
 def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
     """Encode a corpus with a fixed vocabulary (read from a file, or built with pruning)."""
     index = vocab.index
-    writer = _IdWriter("ids.i32")
-    starts, buffer, total, corpus_words = array("q", [0]), array("i"), 0, 0
-    for sentence in sentences:
-        corpus_words += len(sentence)
-        ids = [i for i in map(index.get, sentence) if i is not None]
-        buffer.extend(ids)
-        total += len(ids)
-        starts.append(total)
-        if len(buffer) >= BLOCK_IDS:
-            writer.write(np.frombuffer(buffer, dtype=np.int32))
-            buffer = array("i")
-    writer.write(np.frombuffer(buffer, dtype=np.int32))
-    return EncodedCorpus(writer.finish(), np.frombuffer(starts, dtype=np.int64), corpus_words)
+    with _IdWriter("ids.i32") as writer:
+        starts, buffer, total, corpus_words = array("q", [0]), array("i"), 0, 0
+        for sentence in sentences:
+            corpus_words += len(sentence)
+            ids = [i for i in map(index.get, sentence) if i is not None]
+            buffer.extend(ids)
+            total += len(ids)
+            starts.append(total)
+            if len(buffer) >= BLOCK_IDS:
+                writer.write(np.frombuffer(buffer, dtype=np.int32))
+                buffer = array("i")
+        writer.write(np.frombuffer(buffer, dtype=np.int32))
+        ids = writer.finish()
+    return EncodedCorpus(ids, np.frombuffer(starts, dtype=np.int64), corpus_words)

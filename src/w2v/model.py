@@ -4,9 +4,10 @@ Two tables, as word2vec.c keeps them: `in_embed` (the word vectors users get, sy
 in +-0.5/dim, `out_embed` (syn1neg) starts at zero. A forward pass returns logits, never
 probabilities: the loss applies the sigmoid inside `binary_cross_entropy_with_logits`.
 
-Context gradient: word2vec.c and gensim give every context word the full error of the averaged
-(or summed) context vector, not 1/C of it as the true gradient of a mean would. `ContextMean` does
-the same under autograd, so the autograd path and the in-place `sgd_step` give the same vectors.
+Context gradient: word2vec.c gives every context word the full error of the averaged (or summed)
+context vector (gensim too, for the average), not 1/C of it as the true gradient of a mean
+would. `ContextMean` does the same under autograd, so the autograd path and the in-place
+`sgd_step` give the same vectors.
 """
 
 import torch

@@ -50,12 +50,22 @@ def linear_decay(start: float, end: float, progress: float) -> float:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise W2VError(f"device={name!r} but this torch sees no CUDA GPU; use device='cpu'")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise W2VError(f"device={name!r} but only {torch.cuda.device_count()} GPU(s) are visible")
+    return device
+
+
+def epoch_seed(seed: int, epoch: int, part: int = 0) -> int:
+    """A 63-bit seed for each (seed, epoch, part), so draws never repeat across epochs."""
+    return ((seed * 1_000_003 + epoch) * 1_000_003 + part + 1) % (2**63 - 1)
 
 
 def epoch_generator(seed: int, epoch: int, device="cpu") -> torch.Generator:
     """A generator per epoch, so an epoch's draws depend only on (seed, epoch)."""
-    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch + 1)
+    return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch))
 
 
 def make_optimizer(config: TrainConfig, model: CBOW) -> torch.optim.Optimizer:
@@ -95,8 +105,12 @@ def train_cbow(
     start_alpha: float | None = None,
     end_alpha: float | None = None,
     progress_stream=None,
+    first_epoch: int = 0,
 ) -> list[EpochStats]:
-    """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats."""
+    """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats.
+
+    `first_epoch` numbers the epochs of a later `train()` call after the earlier ones, so their
+    random draws differ."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device)
     schedule = (config.alpha if start_alpha is None else start_alpha,
@@ -116,13 +130,14 @@ def train_cbow(
         loss_sum, examples = run_epoch(
             model, corpus, config, keep_prob, table, schedule, optimizer,
             words=(epoch * float(len(corpus)), total_words), epoch=epoch, progress=progress,
+            seed_epoch=first_epoch + epoch,
         )
         seconds = time.perf_counter() - t0
         loss = loss_sum / max(examples, 1)
         if not np.isfinite(loss):
             warnings.warn(f"epoch {epoch + 1}: the loss is {loss}; lower alpha "
                           f"(now {config.alpha})", stacklevel=2)
-        history.append(EpochStats(epoch + 1, loss, examples, len(corpus), seconds))
+        history.append(EpochStats(first_epoch + epoch + 1, loss, examples, len(corpus), seconds))
     progress.close()
     return history
 
@@ -131,7 +146,7 @@ KERNEL_CHUNK_WORDS = 1 << 20  # words per kernel call: progress and learning rat
 
 
 def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
-                  progress):
+                  progress, seed_epoch):
     """One epoch through the compiled kernel, a chunk of whole sentences per call."""
     kernel = cpu_kernel()
     syn0, syn1 = model.in_embed.weight.data, model.out_embed.weight.data
@@ -139,7 +154,7 @@ def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, 
     done, total = words
     loss_sum, examples = 0.0, 0
     for call, (ids, starts) in enumerate(corpus.chunks(KERNEL_CHUNK_WORDS)):
-        seed = (config.seed * 1_000_003 + epoch) * 1_000_003 + call
+        seed = epoch_seed(config.seed, seed_epoch, call)
         loss, n = kernel.cbow_train(syn0, syn1, torch.from_numpy(ids), torch.from_numpy(starts),
                                     0, len(starts) - 1, keep32, table32,
                                     config.window, config.negative, bool(config.cbow_mean),
@@ -153,7 +168,7 @@ def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, 
 
 
 def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
-                   progress):
+                   progress, seed_epoch):
     """One epoch of tensor-built batches, stepped by `sgd_step` or by autograd + optimizer."""
     device = next(model.parameters()).device
     done, total = words
@@ -161,7 +176,7 @@ def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer,
     examples = 0
     batches = cbow_batches(corpus, keep_prob.to(device), table.to(device, torch.int64),
                            config.window, config.negative, config.batch_size,
-                           epoch_generator(config.seed, epoch, device))
+                           epoch_generator(config.seed, seed_epoch, device))
     for batch in batches:
         alpha = linear_decay(*schedule, done / total)
         done += batch.words

@@ -2,8 +2,8 @@
 
 Words are ordered by descending count (ties keep first-seen order), so id 0 is the most frequent
 word, as in word2vec.c and gensim. Also here: the subsampling keep probability, the noise
-distribution and its pre-generated table, the C tool's `word count` vocabulary file, and encoding
-a corpus into one flat array of ids.
+distribution and its pre-generated table, and the C tool's `word count` vocabulary file.
+Encoding a corpus into ids is `encoding.py`'s.
 """
 
 from collections import Counter
@@ -92,7 +92,7 @@ class Vocab:
                     parts = line.split()
                     if not parts:
                         continue
-                    if len(parts) != 2 or not parts[1].isdigit():
+                    if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
                         raise W2VError(
                             f"{path}:{lineno}: expected 'word count', got {line.strip()[:60]!r}"
                         )

@@ -63,10 +63,17 @@ class Word2Vec:
         self.decode_errors = getattr(sentences, "decode_errors", 0)
         if len(self.corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
+        device = resolve_device(c.device)
         generator = torch.Generator().manual_seed(c.seed)
-        self.model = CBOW(len(self.vocab), c.vector_size, c.cbow_mean, generator,
-                          sparse=c.update == "autograd" and uses_sparse_gradients(c.optimizer))
-        self.model.to(resolve_device(c.device))
+        try:
+            self.model = CBOW(len(self.vocab), c.vector_size, c.cbow_mean, generator,
+                              sparse=c.update == "autograd" and uses_sparse_gradients(c.optimizer))
+            self.model.to(device)
+        except (RuntimeError, MemoryError) as e:
+            size = 2 * 4 * len(self.vocab) * c.vector_size
+            raise W2VError(f"cannot allocate the two {len(self.vocab):,} x {c.vector_size} "
+                           f"tables ({size / 2**30:.1f} GiB) on {device}: lower vector_size "
+                           "or raise min_count") from e
         self._wv = None
         return self
 
@@ -78,11 +85,15 @@ class Word2Vec:
             raise W2VError("call build_vocab() before train(), or pass a corpus to Word2Vec()")
         if corpus_iterable is not None or corpus_file is not None:
             self.corpus = encode(self._sentences(corpus_iterable, corpus_file), self.vocab)
+        if self.corpus is None:
+            raise W2VError("this loaded model holds no corpus: pass corpus_iterable=... or "
+                           "corpus_file=PATH to train()")
         config = self.config
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
         self.history += train_cbow(self.model, self.corpus, self.vocab, config, start_alpha,
-                                   end_alpha, progress_stream=self.progress)
+                                   end_alpha, progress_stream=self.progress,
+                                   first_epoch=len(self.history))
         self._wv = None
         return self
 
@@ -108,6 +119,8 @@ class Word2Vec:
         """
         from w2v.formats import write_native
 
+        if self.model is None:
+            raise W2VError("nothing to save yet: call build_vocab() and train() first")
         m = self.model
         write_native(
             path, self.vocab.words, m.in_embed.weight.detach().cpu().numpy(), self.vocab.counts,

@@ -44,7 +44,8 @@ inline float error_and_likelihood(float f, float label, double& likelihood) {
   const float e = std::exp(-std::fabs(f));
   const float inv = 1.f / (1.f + e);
   const float sigmoid = f >= 0 ? inv : e * inv;
-  likelihood *= label > 0 ? sigmoid : 1.f - sigmoid;
+  // P(label) from e directly: 1 - sigmoid would round to 0 once sigmoid rounds to 1.
+  likelihood *= ((label > 0) == (f >= 0)) ? inv : e * inv;
   return label - sigmoid;
 }
 
@@ -63,6 +64,11 @@ std::tuple<double, int64_t> cbow_train(torch::Tensor syn0, torch::Tensor syn1neg
   TORCH_CHECK(syn1neg.is_contiguous() && syn1neg.scalar_type() == torch::kFloat32, "syn1neg: contiguous float32");
   TORCH_CHECK(ids.scalar_type() == torch::kInt32 && starts.scalar_type() == torch::kInt64, "ids int32, starts int64");
   TORCH_CHECK(keep_prob.scalar_type() == torch::kFloat32 && table.scalar_type() == torch::kInt32, "keep_prob float32, table int32");
+  TORCH_CHECK(ids.is_contiguous() && starts.is_contiguous() && keep_prob.is_contiguous() && table.is_contiguous(),
+              "ids, starts, keep_prob and table must be contiguous");
+  TORCH_CHECK(syn0.sizes() == syn1neg.sizes() && keep_prob.numel() == syn0.size(0), "tables and keep_prob disagree on the vocabulary");
+  TORCH_CHECK(0 <= s_begin && s_begin <= s_end && s_end < starts.numel(), "sentence range outside starts");
+  TORCH_CHECK(window >= 1 && negative >= 0 && workers >= 1 && table.numel() >= 1, "window, workers >= 1; negative >= 0");
   const int64_t dim = syn0.size(1);
   float* w_in = syn0.data_ptr<float>();
   float* w_out = syn1neg.data_ptr<float>();
