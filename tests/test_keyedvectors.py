@@ -276,3 +276,12 @@ def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
     native = KeyedVectors.load(tmp_path / "v.w2v")
     assert native.index_to_key == ["x"] and native.counts.tolist() == [4]
 
+
+
+@pytest.mark.parametrize("size, n", [(70_000, 10), (70_001, 37), (1_000, 1), (640, 2), (50, 60)])
+def test_top_indices_equal_a_full_sort(size, n):
+    from w2v.keyedvectors import top_indices
+
+    scores = np.random.default_rng(size + n).standard_normal(size).astype(np.float32)
+    expected = np.argsort(-scores, kind="stable")[:n]
+    assert top_indices(scores, n).tolist() == expected.tolist()
