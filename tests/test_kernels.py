@@ -1,4 +1,8 @@
-"""The compiled CBOW kernel against a line-by-line Python transcription of word2vec.c's loop."""
+"""The compiled kernel against a Python transcription of word2vec.c's loop.
+
+The transcription shares the kernel's random stream (word2vec.c's LCG, multiply-shift draws) and
+its one deliberate difference from word2vec.c (a noise word equal to the target is redrawn), so
+the two must agree to rounding; everything else follows word2vec.c's TrainModelThread."""
 
 import math
 
@@ -7,6 +11,10 @@ import pytest
 import torch
 
 from w2v.kernels import cpu_kernel
+from w2v.vocab import huffman_tree
+
+NO_TREE = (torch.empty(0, dtype=torch.int8), torch.empty(0, dtype=torch.int32),
+           torch.empty(0, dtype=torch.int64))
 
 MASK64 = (1 << 64) - 1
 
@@ -26,10 +34,42 @@ class Lcg:
         return np.float32(((self.next() >> 16) & 0xFFFF) / 65536.0)
 
 
-def reference_cbow(syn0, syn1, ids, starts, keep, table, window, negative, cbow_mean, alpha, seed):
-    """word2vec.c's CBOW + negative sampling for one thread at a fixed learning rate."""
+def reference(syn0, syn1neg, syn1, ids, starts, keep, table, tree, window, negative, hs, sg,
+              cbow_mean, alpha, seed):
+    """word2vec.c's CBOW / skip-gram with negative sampling and/or hierarchical softmax, for one
+    thread at a fixed learning rate."""
+    code, point, path = tree
     rng = Lcg(seed)
-    loss, examples = 0.0, 0
+    totals = {"loss": 0.0, "examples": 0}
+
+    def learn(h, out, label, err, probs):
+        f = float(h @ out)
+        sigmoid = 1 / (1 + math.exp(-f))
+        probs.append(sigmoid if label else 1 - sigmoid)
+        g = np.float32((label - sigmoid) * alpha)
+        err += g * out
+        out += g * h
+
+    def predict(word, h, noise):
+        err, probs = np.zeros_like(h), []
+        if hs:
+            for d in range(path[word], path[word + 1]):
+                learn(h, syn1[point[d]], 1.0 if code[d] == 0 else 0.0, err, probs)
+        for d, target in enumerate([word] + noise if negative else []):
+            learn(h, syn1neg[target], 1.0 if d == 0 else 0.0, err, probs)
+        totals["loss"] -= sum(math.log(p) for p in probs)
+        totals["examples"] += 1
+        return err
+
+    def draw(word):
+        noise = []
+        for _ in range(negative):
+            target = word
+            while target == word:
+                target = table[rng.below(len(table))]
+            noise.append(target)
+        return noise
+
     for s in range(len(starts) - 1):
         sen = [w for w in ids[starts[s]:starts[s + 1]]
                if keep[w] >= 1 or keep[w] > rng.uniform()]
@@ -39,27 +79,19 @@ def reference_cbow(syn0, syn1, ids, starts, keep, table, window, negative, cbow_
             if hi == lo:
                 continue
             context = [sen[c] for c in range(lo, hi + 1) if c != pos]
+            if sg:
+                for w in context:
+                    noise = draw(word)
+                    syn0[w] += predict(word, syn0[w].copy(), noise)
+                continue
+            noise = draw(word)
             h = syn0[context].sum(0, dtype=np.float32)
             if cbow_mean:
                 h = h * np.float32(1 / len(context))
-            err = np.zeros_like(h)
-            outputs = [word]
-            for _ in range(negative):  # noise words are drawn before any update
-                target = word
-                while target == word:
-                    target = table[rng.below(len(table))]
-                outputs.append(target)
-            for d, target in enumerate(outputs):
-                label = 1.0 if d == 0 else 0.0
-                f = float(h @ syn1[target])
-                loss += math.log1p(math.exp(-f)) if label else math.log1p(math.exp(f))
-                g = np.float32((label - 1 / (1 + math.exp(-f))) * alpha)
-                err += g * syn1[target]
-                syn1[target] += g * h
+            err = predict(word, h, noise)
             for w in context:
                 syn0[w] += err
-            examples += 1
-    return loss, examples
+    return totals["loss"], totals["examples"]
 
 
 @pytest.fixture(scope="module")
@@ -69,28 +101,35 @@ def kernel():
     return k
 
 
-@pytest.mark.parametrize("cbow_mean", [True, False])
-def test_kernel_is_word2vecs_loop(kernel, cbow_mean):
+@pytest.mark.parametrize("sg, hs, negative, cbow_mean", [
+    (0, 0, 4, True), (0, 0, 4, False), (1, 0, 4, True), (0, 1, 0, True), (1, 1, 3, True),
+])
+def test_kernel_is_word2vecs_loop(kernel, sg, hs, negative, cbow_mean):
     rng = np.random.default_rng(0)
     V, D = 12, 8
     ids = rng.integers(V, size=300).astype(np.int32)
+    counts = np.bincount(ids, minlength=V)
+    order = np.argsort(-counts, kind="stable")  # ids must be in descending count order
+    ids = np.argsort(order).astype(np.int32)[ids]
+    counts = counts[order]
     starts = np.array([0, 7, 8, 150, 300], dtype=np.int64)  # includes a 1-word sentence
     keep = np.where(np.arange(V) < 2, 0.5, 1.0).astype(np.float32)  # words 0, 1 subsampled
     table = np.repeat(np.arange(V), 1 + np.arange(V)[::-1]).astype(np.int32)
+    tree = huffman_tree(counts)
     syn0 = rng.uniform(-0.5 / D, 0.5 / D, size=(V, D)).astype(np.float32)
+    syn1neg = rng.normal(0, 0.1, size=(V, D)).astype(np.float32)
     syn1 = rng.normal(0, 0.1, size=(V, D)).astype(np.float32)
-    ref0, ref1 = syn0.copy(), syn1.copy()
-    ref_loss, ref_examples = reference_cbow(ref0, ref1, ids, starts, keep, table, 3, 4,
-                                            cbow_mean, 0.05, seed=42)
-    t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)
-    loss, examples = kernel.cbow_train(t0, t1, torch.from_numpy(ids), torch.from_numpy(starts),
-                                       0, len(starts) - 1, torch.from_numpy(keep),
-                                       torch.from_numpy(table), 3, 4, cbow_mean,
-                                       0.05, 0.05, 0.0, 300.0, 42, 1)
+    ref = [t.copy() for t in (syn0, syn1neg, syn1)]
+    ref_loss, ref_examples = reference(*ref, ids, starts, keep, table, tree, 3, negative, hs, sg,
+                                       cbow_mean, 0.05, seed=42)
+    loss, examples = kernel.train(
+        *map(torch.from_numpy, (syn0, syn1neg, syn1, ids, starts)), 0, len(starts) - 1,
+        torch.from_numpy(keep), torch.from_numpy(table), *map(torch.from_numpy, tree),
+        3, negative, bool(hs), bool(sg), cbow_mean, True, 0.05, 0.05, 0.0, 300.0, 42, 1)
     assert examples == ref_examples
     assert loss == pytest.approx(ref_loss, rel=1e-5)
-    np.testing.assert_allclose(syn0, ref0, atol=2e-6)
-    np.testing.assert_allclose(syn1, ref1, atol=2e-6)
+    for ours, theirs in zip((syn0, syn1neg, syn1), ref, strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=2e-6)
 
 
 def test_learning_rate_decays_with_progress(kernel):
@@ -101,9 +140,9 @@ def test_learning_rate_decays_with_progress(kernel):
     for end in (0.05, 0.0):
         syn0 = torch.full((4, 4), 0.1)
         syn1 = torch.zeros(4, 4)
-        kernel.cbow_train(syn0, syn1, torch.from_numpy(ids), torch.from_numpy(starts), 0, 1,
-                          torch.ones(4), torch.arange(4, dtype=torch.int32), 2, 2, True,
-                          0.05, end, 0.0, float(len(ids)), 1, 1)
+        kernel.train(syn0, syn1, torch.empty(0), torch.from_numpy(ids), torch.from_numpy(starts),
+                     0, 1, torch.ones(4), torch.arange(4, dtype=torch.int32), *NO_TREE, 2, 2,
+                     False, False, True, True, 0.05, end, 0.0, float(len(ids)), 1, 1)
         moved.append(float(syn1.abs().sum()))
     assert moved[1] < moved[0]
 
@@ -113,9 +152,9 @@ def test_loss_stays_exact_when_scores_saturate(kernel):
     syn0 = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     syn1 = torch.tensor([[0.0, 0.0], [30.0, 0.0]])
     ids = torch.tensor([0, 0], dtype=torch.int32)
-    loss, examples = kernel.cbow_train(syn0, syn1, ids, torch.tensor([0, 2]), 0, 1,
-                                       torch.ones(2), torch.tensor([1], dtype=torch.int32),
-                                       1, 1, True, 0.0, 0.0, 0.0, 2.0, 1, 1)
+    loss, examples = kernel.train(syn0, syn1, torch.empty(0), ids, torch.tensor([0, 2]), 0, 1,
+                                  torch.ones(2), torch.tensor([1], dtype=torch.int32), *NO_TREE,
+                                  1, 1, False, False, True, True, 0.0, 0.0, 0.0, 2.0, 1, 1)
     assert examples == 2
     per_output = math.log(2) + (30 + math.log1p(math.exp(-30)))
     assert loss == pytest.approx(2 * per_output, rel=1e-5)

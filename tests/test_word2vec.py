@@ -131,3 +131,29 @@ def test_later_train_calls_draw_afresh(austen):
     assert [h.epoch for h in stepwise.history] == [1, 2]
     assert stepwise.history[1].examples == at_once.history[1].examples
     assert stepwise.history[0].examples != stepwise.history[1].examples
+
+
+@pytest.mark.parametrize("options", [
+    dict(sg=1),
+    dict(hs=1, negative=0),
+    dict(sg=1, hs=1, negative=0),
+    dict(sg=1, update="batched"),
+])
+def test_skipgram_and_hierarchical_softmax_learn_real_neighbours(austen, options):
+    model = Word2Vec(austen, vector_size=50, min_count=3, epochs=5, seed=7, **options)
+    assert "she" in [w for w, _ in model.wv.most_similar("he", topn=10)]
+    assert model.epoch_losses[-1] < model.epoch_losses[0]
+
+
+def test_hierarchical_softmax_is_kernel_only_and_needs_something_to_train():
+    with pytest.raises(W2VError, match="nothing to train"):
+        Word2Vec(negative=0, hs=0)
+    with pytest.raises(W2VError, match="hierarchical softmax"):
+        Word2Vec([["a", "b"]] * 20, min_count=1, hs=1, update="batched")
+
+
+def test_hs_model_saves_and_loads_its_tree_table(austen, tmp_path):
+    model = Word2Vec(austen[:500], vector_size=16, min_count=2, epochs=1, hs=1)
+    model.save(tmp_path / "m.w2v")
+    loaded = Word2Vec.load(tmp_path / "m.w2v")
+    assert torch.equal(loaded.model.hs_embed.weight, model.model.hs_embed.weight)

@@ -71,6 +71,7 @@ def cbow_examples(
     window: int,
     negative: int,
     generator: torch.Generator,
+    shrink: bool = True,
 ):
     """All CBOW examples of one corpus slice.
 
@@ -85,7 +86,8 @@ def cbow_examples(
     n = len(tok)
     offsets = window_offsets(window, device)  # (2W,)
     # word2vec.c's shrinking window: each target looks 1..window words each way.
-    reach = torch.randint(1, window + 1, (n,), generator=generator, device=device)  # (n,)
+    reach = (torch.randint(1, window + 1, (n,), generator=generator, device=device) if shrink
+             else torch.full((n,), window, device=device))  # (n,)
     pos = torch.arange(n, device=device)[:, None] + offsets[None, :]  # (n, 2W)
     inside = (pos >= 0) & (pos < n) & (offsets.abs()[None, :] <= reach[:, None])
     pos = pos.clamp_(0, max(n - 1, 0))
@@ -107,6 +109,7 @@ def cbow_batches(
     batch_size: int,
     generator: torch.Generator,
     chunk_tokens: int = CHUNK_TOKENS,
+    shrink: bool = True,
 ) -> Iterator[CBOWBatch]:
     """One epoch of CBOW batches in corpus order, a slice of the corpus at a time.
 
@@ -118,7 +121,7 @@ def cbow_batches(
         sentence = torch.repeat_interleave(torch.arange(len(starts) - 1),
                                            torch.from_numpy(np.diff(starts))).to(device)
         context, mask, target, negatives = cbow_examples(
-            ids, sentence, keep_prob, table, window, negative, generator
+            ids, sentence, keep_prob, table, window, negative, generator, shrink
         )
         n = len(target)
         if n == 0:
@@ -132,6 +135,18 @@ def cbow_batches(
                 context[b:e], mask[b:e], target[b:e], negatives[b:e],
                 words=(e - b) * words_per_example,
             )
+
+
+def skipgram_pairs(batch: CBOWBatch, table: torch.Tensor, negative: int,
+                   generator: torch.Generator) -> CBOWBatch:
+    """Skip-gram examples from CBOW ones: one (context word -> target) pair per context slot,
+    each with its own noise words, as a batch of one-word contexts for the same update."""
+    rows, slots = batch.mask.nonzero(as_tuple=True)  # (P,), (P,)
+    target = batch.target[rows]  # (P,)
+    context = batch.context[rows, slots][:, None]  # (P, 1)
+    mask = torch.ones_like(context, dtype=batch.mask.dtype)
+    negatives = draw_negatives(table, target, negative, generator)  # (P, K)
+    return CBOWBatch(context, mask, target, negatives, words=batch.words)
 
 
 class CBOWDataset(torch.utils.data.IterableDataset):

@@ -269,7 +269,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         group = groups.get(f.metadata["group"]) or p.add_argument_group(f.metadata["group"])
         groups[f.metadata["group"]] = group
         if f.type is bool:
-            group.add_argument(_config_flag(f.name), action="store_true", help=f.metadata["help"])
+            group.add_argument(_config_flag(f.name), action=argparse.BooleanOptionalAction,
+                               default=f.default, help=f.metadata["help"])
             continue
         kind = f.type if f.type in (int, float, str) else int  # `int | None` options take ints
         group.add_argument(_config_flag(f.name), type=kind, default=f.default,

@@ -44,14 +44,23 @@ class TrainConfig:
         "vocabulary",
     )
     # model
+    sg: int = _opt(0, "1: skip-gram, 0: CBOW", "model", choices=(0, 1))
+    hs: int = _opt(
+        0, "1: hierarchical softmax (alone with --negative 0, or beside negative sampling)",
+        "model", choices=(0, 1),
+    )
     vector_size: int = _opt(100, "dimensionality of the word vectors", "model")
     window: int = _opt(5, "largest distance between the target and a context word", "model")
-    negative: int = _opt(5, "noise words drawn per example (negative sampling)", "model")
+    negative: int = _opt(5, "noise words per example for negative sampling (0: none)", "model")
     ns_exponent: float = _opt(
         0.75, "noise distribution is count**ns_exponent (0.75 in word2vec)", "model"
     )
     cbow_mean: int = _opt(
         1, "1: average the context vectors, 0: sum them", "model", choices=(0, 1)
+    )
+    shrink_windows: bool = _opt(
+        True, "draw each target's window from 1..window (word2vec.c); off: always window",
+        "model",
     )
     # optimisation
     alpha: float = _opt(0.025, "initial learning rate", "optimisation")
@@ -94,7 +103,7 @@ class TrainConfig:
         for name in positive:
             _require(name, getattr(self, name), lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("min_count", self.min_count, lambda v: isinstance(v, int) and v >= 1, ">= 1")
-        _require("negative", self.negative, lambda v: isinstance(v, int) and v >= 1, ">= 1")
+        _require("negative", self.negative, lambda v: isinstance(v, int) and v >= 0, ">= 0")
         _require("workers", self.workers, lambda v: isinstance(v, int) and v >= 0, ">= 0")
         for name in ("max_vocab_size", "max_final_vocab"):
             value = getattr(self, name)
@@ -105,7 +114,11 @@ class TrainConfig:
         _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,
                  f"in [0, alpha={self.alpha}]")
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
-        _require("cbow_mean", self.cbow_mean, lambda v: v in (0, 1), "0 or 1")
+        for name in ("sg", "hs", "cbow_mean"):
+            _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
+        if self.negative == 0 and self.hs == 0:
+            raise W2VError("negative=0 and hs=0 leave nothing to train: set negative >= 1 "
+                           "(negative sampling) or hs=1 (hierarchical softmax)")
         _require("seed", self.seed, lambda v: isinstance(v, int) and 0 <= v < 2**32,
                  "a whole number in [0, 2**32)")
         _require("device", self.device,

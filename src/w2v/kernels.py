@@ -10,17 +10,17 @@ import os
 import warnings
 from pathlib import Path
 
-SOURCE = Path(__file__).parent / "csrc" / "cbow_cpu.cpp"
+SOURCE = Path(__file__).parent / "csrc" / "w2v_cpu.cpp"
 
 
 @functools.cache
 def cpu_kernel():
-    """The compiled CBOW module, or None (with a warning saying why) if it cannot be built."""
+    """The compiled training module, or None (with a warning saying why) if it cannot be built."""
     try:
         from torch.utils.cpp_extension import load
 
         return load(
-            name="w2v_cbow_cpu",
+            name="w2v_cpu",
             sources=[str(SOURCE)],
             extra_cflags=["-O3", "-march=native", "-fopenmp-simd"],
             verbose=bool(os.environ.get("W2V_VERBOSE_BUILD")),

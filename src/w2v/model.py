@@ -60,18 +60,27 @@ def negative_sampling_loss(logits: torch.Tensor) -> torch.Tensor:
 
 
 class CBOW(nn.Module):
-    """Continuous bag of words: predict the target from the mean (or sum) of its context."""
+    """Continuous bag of words: predict the target from the mean (or sum) of its context.
+
+    Skip-gram uses the same tables: it is this model with one context word per example. With
+    `hs`, a third table `hs_embed` (syn1, zero at the start) holds the inner nodes of the Huffman
+    tree for hierarchical softmax.
+    """
 
     def __init__(self, num_words: int, dim: int, cbow_mean: bool = True,
-                 generator: torch.Generator | None = None, sparse: bool = False):
+                 generator: torch.Generator | None = None, sparse: bool = False,
+                 hs: bool = False):
         super().__init__()
         self.cbow_mean = bool(cbow_mean)
         self.in_embed = nn.Embedding(num_words, dim, sparse=sparse)  # syn0: the word vectors
         self.out_embed = nn.Embedding(num_words, dim, sparse=sparse)  # syn1neg
+        self.hs_embed = nn.Embedding(num_words, dim) if hs else None  # syn1
         with torch.no_grad():
             gen = generator or torch.Generator().manual_seed(1)
             self.in_embed.weight.copy_(init_input_vectors(num_words, dim, gen))
             self.out_embed.weight.zero_()
+            if self.hs_embed is not None:
+                self.hs_embed.weight.zero_()
 
     def hidden(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         ctx = self.in_embed(context)  # (B, 2W, D)

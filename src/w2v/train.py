@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from w2v.batches import cbow_batches
+from w2v.batches import cbow_batches, skipgram_pairs
 from w2v.config import TrainConfig
 from w2v.encoding import EncodedCorpus
 from w2v.errors import W2VError
 from w2v.kernels import cpu_kernel
 from w2v.model import CBOW, negative_sampling_loss, sgd_step
 from w2v.progress import Progress
-from w2v.vocab import Vocab, keep_probability, noise_table
+from w2v.vocab import Vocab, huffman_tree, keep_probability, noise_table
 
 
 @dataclass
@@ -79,8 +79,17 @@ def make_optimizer(config: TrainConfig, model: CBOW) -> torch.optim.Optimizer:
     }[config.optimizer]()
 
 
-def resolve_update(update: str, device: torch.device) -> str:
+def resolve_update(update: str, device: torch.device, hs: bool = False) -> str:
     """The update actually used: "auto" picks the kernel on CPU when it builds."""
+    chosen = _resolve_update(update, device)
+    if hs and chosen != "kernel":
+        raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel only, "
+                       f"not update={chosen!r}: use device='cpu' and update='auto' or 'kernel', "
+                       "or negative sampling (hs=0)")
+    return chosen
+
+
+def _resolve_update(update: str, device: torch.device) -> str:
     if update == "kernel" and device.type != "cpu":
         raise W2VError(f"update='kernel' runs on the CPU only; use update='batched' on {device}")
     if update in ("auto", "kernel") and device.type == "cpu":
@@ -97,7 +106,7 @@ def uses_sparse_gradients(optimizer: str) -> bool:
     return optimizer in ("sgd", "sparseadam", "adagrad")
 
 
-def train_cbow(
+def train_model(
     model: CBOW,
     corpus: EncodedCorpus,
     vocab: Vocab,
@@ -112,11 +121,14 @@ def train_cbow(
     `first_epoch` numbers the epochs of a later `train()` call after the earlier ones, so their
     random draws differ."""
     device = next(model.parameters()).device
-    update = resolve_update(config.update, device)
+    update = resolve_update(config.update, device, bool(config.hs))
     schedule = (config.alpha if start_alpha is None else start_alpha,
                 config.min_alpha if end_alpha is None else end_alpha)
     keep_prob = torch.from_numpy(keep_probability(vocab.counts, config.sample))
     table = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent))
+    empty = torch.empty(0)
+    tree = ([torch.from_numpy(a) for a in huffman_tree(vocab.counts)] if config.hs
+            else [empty.to(torch.int8), empty.to(torch.int32), empty.to(torch.int64)])
     run_epoch = _kernel_epoch if update == "kernel" else _batched_epoch
     if update != "kernel" and config.workers:
         torch.set_num_threads(config.workers)
@@ -130,7 +142,7 @@ def train_cbow(
         loss_sum, examples = run_epoch(
             model, corpus, config, keep_prob, table, schedule, optimizer,
             words=(epoch * float(len(corpus)), total_words), epoch=epoch, progress=progress,
-            seed_epoch=first_epoch + epoch,
+            seed_epoch=first_epoch + epoch, tree=tree,
         )
         seconds = time.perf_counter() - t0
         loss = loss_sum / max(examples, 1)
@@ -146,20 +158,22 @@ KERNEL_CHUNK_WORDS = 1 << 20  # words per kernel call: progress and learning rat
 
 
 def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
-                  progress, seed_epoch):
+                  progress, seed_epoch, tree):
     """One epoch through the compiled kernel, a chunk of whole sentences per call."""
     kernel = cpu_kernel()
-    syn0, syn1 = model.in_embed.weight.data, model.out_embed.weight.data
+    syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
+    syn1 = model.hs_embed.weight.data if config.hs else torch.empty(0)
     keep32, table32 = keep_prob.float(), table.int()
     done, total = words
     loss_sum, examples = 0.0, 0
     for call, (ids, starts) in enumerate(corpus.chunks(KERNEL_CHUNK_WORDS)):
         seed = epoch_seed(config.seed, seed_epoch, call)
-        loss, n = kernel.cbow_train(syn0, syn1, torch.from_numpy(ids), torch.from_numpy(starts),
-                                    0, len(starts) - 1, keep32, table32,
-                                    config.window, config.negative, bool(config.cbow_mean),
-                                    schedule[0], schedule[1], done, total, seed,
-                                    config.workers or os.cpu_count() or 1)
+        loss, n = kernel.train(syn0, syn1neg, syn1, torch.from_numpy(ids),
+                               torch.from_numpy(starts), 0, len(starts) - 1, keep32, table32,
+                               *tree, config.window, config.negative, bool(config.hs),
+                               bool(config.sg), bool(config.cbow_mean), config.shrink_windows,
+                               schedule[0], schedule[1], done, total, seed,
+                               config.workers or os.cpu_count() or 1)
         loss_sum, examples = loss_sum + loss, examples + n
         done += float(len(ids))
         alpha = linear_decay(*schedule, done / total)
@@ -168,21 +182,24 @@ def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, 
 
 
 def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
-                   progress, seed_epoch):
+                   progress, seed_epoch, tree):
     """One epoch of tensor-built batches, stepped by `sgd_step` or by autograd + optimizer."""
     device = next(model.parameters()).device
     done, total = words
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     examples = 0
-    batches = cbow_batches(corpus, keep_prob.to(device), table.to(device, torch.int64),
-                           config.window, config.negative, config.batch_size,
-                           epoch_generator(config.seed, seed_epoch, device))
+    table = table.to(device, torch.int64)
+    generator = epoch_generator(config.seed, seed_epoch, device)
+    batches = cbow_batches(corpus, keep_prob.to(device), table, config.window, config.negative,
+                           config.batch_size, generator, shrink=config.shrink_windows)
     for batch in batches:
         alpha = linear_decay(*schedule, done / total)
         done += batch.words
         if len(batch) == 0:
             continue
         b = batch.to(device)
+        if config.sg:
+            b = skipgram_pairs(b, table, config.negative, generator)
         if optimizer is None:
             loss = sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha)
         else:

@@ -156,3 +156,50 @@ def noise_table(
     bounds = np.round(np.cumsum(noise_distribution(counts, ns_exponent)) * size).astype(np.int64)
     slots = np.diff(bounds, prepend=0)
     return np.repeat(np.arange(len(slots), dtype=np.int32), slots)
+
+
+def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """word2vec.c's Huffman tree over words sorted by descending count, for hierarchical softmax.
+
+    Returns (code, point, path): word w's code bits are code[path[w]:path[w+1]] (root first) and
+    the inner nodes on its path, numbered 0..V-2 with the root V-2, are point[path[w]:path[w+1]].
+    Built as CreateBinaryTree does (two cursors over the sorted counts), so ties break alike and
+    the codes equal the C tool's.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n = len(counts)
+    if n < 2:
+        raise W2VError("hierarchical softmax needs at least 2 words in the vocabulary")
+    if np.any(counts[1:] > counts[:-1]):
+        raise W2VError("huffman_tree needs counts sorted in descending order")
+    count = np.concatenate([counts, np.full(n, np.iinfo(np.int64).max // 4)]).tolist()
+    parent = [0] * (2 * n)
+    binary = [0] * (2 * n)
+    leaf, inner = n - 1, n  # cursors: smallest unused leaf (moving left), next inner node
+    for a in range(n - 1):
+        picks = []
+        for _ in range(2):
+            if leaf >= 0 and count[leaf] < count[inner]:
+                picks.append(leaf)
+                leaf -= 1
+            else:
+                picks.append(inner)
+                inner += 1
+        count[n + a] = count[picks[0]] + count[picks[1]]
+        parent[picks[0]] = parent[picks[1]] = n + a
+        binary[picks[1]] = 1
+    root = 2 * n - 2
+    codes, points, lengths = [], [], []
+    for word in range(n):
+        bits, nodes = [], []
+        node = word
+        while node != root:
+            bits.append(binary[node])
+            node = parent[node]
+            nodes.append(node - n)
+        codes.extend(reversed(bits))
+        points.extend(reversed(nodes))
+        lengths.append(len(bits))
+    path = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=path[1:])
+    return np.array(codes, dtype=np.int8), np.array(points, dtype=np.int32), path

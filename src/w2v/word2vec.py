@@ -11,7 +11,7 @@ from w2v.encoding import EncodedCorpus, encode, scan
 from w2v.errors import W2VError
 from w2v.keyedvectors import KeyedVectors
 from w2v.model import CBOW
-from w2v.train import EpochStats, resolve_device, train_cbow, uses_sparse_gradients
+from w2v.train import EpochStats, resolve_device, train_model, uses_sparse_gradients
 from w2v.vocab import Vocab
 
 MODEL_KIND = "model"
@@ -67,7 +67,8 @@ class Word2Vec:
         generator = torch.Generator().manual_seed(c.seed)
         try:
             self.model = CBOW(len(self.vocab), c.vector_size, c.cbow_mean, generator,
-                              sparse=c.update == "autograd" and uses_sparse_gradients(c.optimizer))
+                              sparse=c.update == "autograd" and uses_sparse_gradients(c.optimizer),
+                              hs=bool(c.hs))
             self.model.to(device)
         except (RuntimeError, MemoryError) as e:
             size = 2 * 4 * len(self.vocab) * c.vector_size
@@ -91,7 +92,7 @@ class Word2Vec:
         config = self.config
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
-        self.history += train_cbow(self.model, self.corpus, self.vocab, config, start_alpha,
+        self.history += train_model(self.model, self.corpus, self.vocab, config, start_alpha,
                                    end_alpha, progress_stream=self.progress,
                                    first_epoch=len(self.history))
         self._wv = None
@@ -122,9 +123,12 @@ class Word2Vec:
         if self.model is None:
             raise W2VError("nothing to save yet: call build_vocab() and train() first")
         m = self.model
+        extra = {"syn1neg": m.out_embed.weight.detach().cpu().numpy()}
+        if m.hs_embed is not None:
+            extra["syn1"] = m.hs_embed.weight.detach().cpu().numpy()
         write_native(
             path, self.vocab.words, m.in_embed.weight.detach().cpu().numpy(), self.vocab.counts,
-            extra={"syn1neg": m.out_embed.weight.detach().cpu().numpy()},
+            extra=extra,
             metadata={"kind": MODEL_KIND, "config": json.dumps(self.config.to_dict()),
                       "corpus_words": str(self.vocab.corpus_words)},
         )
@@ -135,18 +139,22 @@ class Word2Vec:
         from w2v.formats import read_native, read_native_extra
 
         words, syn0, counts = read_native(path, mmap=False)
-        tables, metadata = read_native_extra(path, ["syn1neg"])
+        _, metadata = read_native_extra(path, [])
         if metadata.get("kind") != MODEL_KIND:
             raise W2VError(f"{path} holds vectors, not a w2v model: load it with "
                            "KeyedVectors.load, or save a model with Word2Vec.save")
         self = cls.__new__(cls)
         self.config = TrainConfig.from_dict(json.loads(metadata["config"]))
+        tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
         self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
-        self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean)
+        self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
+                          hs=bool(self.config.hs))
         with torch.no_grad():
             self.model.in_embed.weight.copy_(torch.from_numpy(syn0))
             self.model.out_embed.weight.copy_(torch.from_numpy(tables["syn1neg"]))
+            if self.config.hs:
+                self.model.hs_embed.weight.copy_(torch.from_numpy(tables["syn1"]))
         self.model.to(resolve_device(self.config.device))
         self._wv = None
         return self

@@ -1,0 +1,279 @@
+// word2vec.c's training loop as a PyTorch CPU extension: CBOW or skip-gram, with negative
+// sampling, hierarchical softmax, or both.
+//
+// Threads share the tables and update them without locks ("Hogwild"), as word2vec.c does: a rare
+// lost update costs nothing measurable, while every example sees the vectors as updated by the
+// example before it, which batched updates cannot offer. With one thread a seeded run is
+// bit-for-bit reproducible.
+#include <torch/extension.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// word2vec.c's linear congruential generator: cheap, and plenty for sampling.
+struct Lcg {
+  uint64_t state;
+  uint64_t next() { return state = state * 25214903917ULL + 11; }
+  float uniform() { return (next() >> 16 & 0xFFFF) / 65536.0f; }
+  // A draw in [0, n) from the top 32 bits by multiply-shift: no division on the hot path.
+  uint64_t below(uint64_t n) { return ((next() >> 32) * n) >> 32; }
+};
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+inline void axpy(float g, const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] += g * x[i];
+}
+
+struct Options {
+  int64_t dim, window, negative;
+  bool hs, sg, cbow_mean, shrink;
+};
+
+// The read-only inputs and the shared tables of one call.
+struct Model {
+  float* syn0;          // (V, D) word vectors
+  float* syn1neg;       // (V, D) output vectors of negative sampling
+  float* syn1;          // (V, D) inner-node vectors of hierarchical softmax
+  const int8_t* code;   // Huffman code bits of every word, concatenated
+  const int32_t* point; // inner nodes on every word's path, concatenated
+  const int64_t* path;  // word w's code and points are [path[w], path[w + 1])
+  const float* keep;    // subsampling keep probability per word
+  const int32_t* noise; // unigram**0.75 table
+  uint64_t noise_size;
+  bool varied;          // false for a 1-word vocabulary, whose noise word is always the target
+};
+
+// One thread's scratch space and running totals.
+struct Worker {
+  Lcg rng;
+  std::vector<float> neu1, neu1e;
+  std::vector<int32_t> sen, outputs;
+  double loss = 0.0;
+  int64_t examples = 0;
+};
+
+// Scores hidden vector h against one output vector with the given label, moves the output vector
+// and accumulates the error for h into neu1e (word2vec.c's update). Multiplies `likelihood` by the
+// probability the model gave the label: an example's loss, its binary cross-entropy summed over
+// outputs, is -log(likelihood), one log per example instead of one per output.
+inline void learn(const float* h, float* out, bool label, float alpha, float* neu1e, int64_t dim,
+                  double& likelihood) {
+  const float f = dot(h, out, dim);
+  const float e = std::exp(-std::fabs(f));
+  const float inv = 1.f / (1.f + e);
+  const float sigmoid = f >= 0 ? inv : e * inv;
+  // P(label) from e directly: 1 - sigmoid would round to 0 once sigmoid rounds to 1.
+  likelihood *= (label == (f >= 0)) ? inv : e * inv;
+  const float g = ((label ? 1.f : 0.f) - sigmoid) * alpha;
+  axpy(g, out, neu1e, dim);
+  axpy(g, h, out, dim);
+}
+
+// Draws the noise words of the next example and asks for their rows early: the fetches from
+// memory then overlap the work before their dot products instead of stalling each one.
+inline void draw_noise(const Model& m, const Options& o, Worker& w, int32_t word) {
+  if (o.negative > 0) {
+    w.outputs[0] = word;
+    __builtin_prefetch(m.syn1neg + int64_t(word) * o.dim);
+    for (int64_t d = 1; d <= o.negative; ++d) {
+      int32_t target;
+      do target = m.noise[w.rng.below(m.noise_size)]; while (target == word && m.varied);
+      w.outputs[d] = target;
+      __builtin_prefetch(m.syn1neg + int64_t(target) * o.dim);
+    }
+  }
+}
+
+// One example: predict `word` from the hidden vector h, adding h's error to neu1e. The noise
+// words come from draw_noise.
+inline void predict(const Model& m, const Options& o, Worker& w, int32_t word, const float* h,
+                    float alpha) {
+  const int64_t dim = o.dim;
+  double likelihood = 1.0;
+  if (o.hs) {
+    // word2vec.c's hierarchical softmax: at each inner node on the word's path, predict the
+    // branch taken, labelled 1 - code bit.
+    for (int64_t d = m.path[word]; d < m.path[word + 1]; ++d)
+      learn(h, m.syn1 + int64_t(m.point[d]) * dim, m.code[d] == 0, alpha, w.neu1e.data(), dim,
+            likelihood);
+  }
+  for (int64_t d = 0; d <= o.negative && o.negative > 0; ++d)
+    learn(h, m.syn1neg + int64_t(w.outputs[d]) * dim, d == 0, alpha, w.neu1e.data(), dim,
+          likelihood);
+  w.loss -= std::log(std::max(likelihood, 1e-300));
+  ++w.examples;
+}
+
+// Trains on one (subsampled) sentence held in w.sen; alpha_at(pos) gives the learning rate,
+// asked again every 1,024 positions so that it keeps falling inside a long sentence.
+template <typename AlphaAt>
+inline void train_sentence(const Model& m, const Options& o, Worker& w, AlphaAt alpha_at) {
+  const int64_t n = static_cast<int64_t>(w.sen.size()), dim = o.dim;
+  float alpha = alpha_at(0);
+  for (int64_t pos = 0; pos < n; ++pos) {
+    if ((pos & 1023) == 1023) alpha = alpha_at(pos);
+    // word2vec.c's shrinking window: each target looks 1..window words each way.
+    const int64_t reach = o.shrink ? 1 + static_cast<int64_t>(w.rng.below(o.window)) : o.window;
+    const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min<int64_t>(n - 1, pos + reach);
+    if (hi == lo) continue;  // no context word
+    const int32_t word = w.sen[pos];
+    if (o.sg) {
+      // Skip-gram: each context word's vector predicts the centre word.
+      for (int64_t c = lo; c <= hi; ++c) {
+        if (c == pos) continue;
+        float* h = m.syn0 + int64_t(w.sen[c]) * dim;
+        draw_noise(m, o, w, word);
+        std::fill(w.neu1e.begin(), w.neu1e.end(), 0.f);
+        predict(m, o, w, word, h, alpha);
+        axpy(1.f, w.neu1e.data(), h, dim);
+      }
+      continue;
+    }
+    // CBOW: the mean (or sum) of the context vectors predicts the centre word, and every context
+    // word receives the full error, as in word2vec.c.
+    draw_noise(m, o, w, word);
+    std::fill(w.neu1.begin(), w.neu1.end(), 0.f);
+    std::fill(w.neu1e.begin(), w.neu1e.end(), 0.f);
+    for (int64_t c = lo; c <= hi; ++c)
+      if (c != pos) axpy(1.f, m.syn0 + int64_t(w.sen[c]) * dim, w.neu1.data(), dim);
+    if (o.cbow_mean) {
+      const float inv = 1.f / static_cast<float>(hi - lo);
+      for (int64_t i = 0; i < dim; ++i) w.neu1[i] *= inv;
+    }
+    predict(m, o, w, word, w.neu1.data(), alpha);
+    for (int64_t c = lo; c <= hi; ++c)
+      if (c != pos) axpy(1.f, w.neu1e.data(), m.syn0 + int64_t(w.sen[c]) * dim, dim);
+  }
+}
+
+float* rows_or_null(torch::Tensor t, int64_t rows, int64_t dim, bool used, const char* name) {
+  if (!used) return nullptr;
+  TORCH_CHECK(t.is_contiguous() && t.scalar_type() == torch::kFloat32 && t.dim() == 2 &&
+                  t.size(0) == rows && t.size(1) == dim,
+              name, ": a contiguous float32 table shaped like syn0");
+  return t.data_ptr<float>();
+}
+
+}  // namespace
+
+// Trains on sentences [s_begin, s_end) of the encoded corpus; returns (loss sum, examples). An
+// example is a target word for CBOW and a (target, context word) pair for skip-gram. The
+// learning rate falls linearly from alpha_start to alpha_end over `total_words`, of which
+// `words_done` were processed before this call.
+std::tuple<double, int64_t> train(
+    torch::Tensor syn0, torch::Tensor syn1neg, torch::Tensor syn1, torch::Tensor ids,
+    torch::Tensor starts, int64_t s_begin, int64_t s_end, torch::Tensor keep_prob,
+    torch::Tensor table, torch::Tensor code, torch::Tensor point, torch::Tensor path,
+    int64_t window, int64_t negative, bool hs, bool sg, bool cbow_mean, bool shrink,
+    double alpha_start, double alpha_end, double words_done, double total_words, int64_t seed,
+    int64_t workers) {
+  TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32 && syn0.dim() == 2,
+              "syn0: a contiguous float32 (V, D) table");
+  const int64_t rows = syn0.size(0), dim = syn0.size(1);
+  TORCH_CHECK(ids.scalar_type() == torch::kInt32 && starts.scalar_type() == torch::kInt64 &&
+                  ids.is_contiguous() && starts.is_contiguous(),
+              "ids: contiguous int32, starts: contiguous int64");
+  TORCH_CHECK(keep_prob.scalar_type() == torch::kFloat32 && keep_prob.is_contiguous() &&
+                  keep_prob.numel() == rows,
+              "keep_prob: contiguous float32, one per word");
+  TORCH_CHECK(0 <= s_begin && s_begin <= s_end && s_end < starts.numel(),
+              "sentence range outside starts");
+  TORCH_CHECK(window >= 1 && negative >= 0 && workers >= 1 && (hs || negative > 0),
+              "window, workers >= 1, negative >= 0, and hs or negative sampling");
+  Model m{};
+  m.syn0 = syn0.data_ptr<float>();
+  m.syn1neg = rows_or_null(syn1neg, rows, dim, negative > 0, "syn1neg");
+  m.syn1 = rows_or_null(syn1, rows, dim, hs, "syn1");
+  m.keep = keep_prob.data_ptr<float>();
+  if (negative > 0) {
+    TORCH_CHECK(table.scalar_type() == torch::kInt32 && table.is_contiguous() && table.numel() > 0,
+                "table: a contiguous int32 noise table");
+    m.noise = table.data_ptr<int32_t>();
+    m.noise_size = static_cast<uint64_t>(table.numel());
+    m.varied = m.noise_size > 1 && m.noise[0] != m.noise[m.noise_size - 1];
+  }
+  if (hs) {
+    TORCH_CHECK(code.scalar_type() == torch::kInt8 && point.scalar_type() == torch::kInt32 &&
+                    path.scalar_type() == torch::kInt64 && path.numel() == rows + 1 &&
+                    code.is_contiguous() && point.is_contiguous() && path.is_contiguous(),
+                "code int8, point int32, path int64 with V + 1 offsets");
+    m.code = code.data_ptr<int8_t>();
+    m.point = point.data_ptr<int32_t>();
+    m.path = path.data_ptr<int64_t>();
+  }
+  const Options o{dim, window, negative, hs, sg, cbow_mean, shrink};
+  const int32_t* tok = ids.data_ptr<int32_t>();
+  const int64_t* start = starts.data_ptr<int64_t>();
+
+  // Split the sentences into one contiguous share per thread, balanced by words.
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(workers, s_end - s_begin));
+  std::vector<int64_t> cut(threads + 1, s_begin);
+  const int64_t first = start[s_begin], words = start[s_end] - first;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t goal = first + words * t / threads;
+    cut[t] = std::upper_bound(start + cut[t - 1], start + s_end, goal) - start - 1;
+    cut[t] = std::max(cut[t], cut[t - 1]);
+  }
+  cut[threads] = s_end;
+
+  std::atomic<int64_t> progress{0};
+  std::vector<Worker> state(threads);
+  auto work = [&](int64_t t) {
+    Worker& w = state[t];
+    w.rng = Lcg{static_cast<uint64_t>(seed) * 1000003ULL + static_cast<uint64_t>(t) * 7919ULL + 1};
+    w.neu1.assign(dim, 0.f);
+    w.neu1e.assign(dim, 0.f);
+    w.outputs.assign(negative + 1, 0);
+    int64_t local_words = 0;
+    // alpha follows the words processed by all threads; a thread publishes its count every
+    // 10,000 words, as word2vec.c does, rather than touching the shared counter per example.
+    auto alpha_now = [&](int64_t within) {
+      if (local_words >= 10000) progress += local_words, local_words = 0;
+      const double done = words_done + progress.load() + local_words + within;
+      const double frac = std::min(1.0, done / std::max(total_words, 1.0));
+      return static_cast<float>(alpha_start - (alpha_start - alpha_end) * frac);
+    };
+    for (int64_t s = cut[t]; s < cut[t + 1]; ++s) {
+      w.sen.clear();
+      for (int64_t i = start[s]; i < start[s + 1]; ++i) {
+        const int32_t word = tok[i];
+        if (m.keep[word] >= 1.f || m.keep[word] > w.rng.uniform()) w.sen.push_back(word);
+      }
+      const int64_t sentence_words = start[s + 1] - start[s];
+      const int64_t kept = std::max<int64_t>(1, static_cast<int64_t>(w.sen.size()));
+      train_sentence(m, o, w, [&](int64_t pos) { return alpha_now(sentence_words * pos / kept); });
+      local_words += sentence_words;
+    }
+    progress += local_words;
+  };
+  {
+    // Plain threads rather than at::parallel_for, which runs serially in an extension built
+    // without -fopenmp. pybind11's call guard below releases the GIL meanwhile.
+    std::vector<std::thread> pool;
+    for (int64_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool) th.join();
+  }
+  double loss = 0.0;
+  int64_t n = 0;
+  for (const Worker& w : state) loss += w.loss, n += w.examples;
+  return {loss, n};
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("train", &train, "word2vec.c's CBOW/skip-gram loop (negative sampling and/or "
+        "hierarchical softmax) with lock-free threads", py::call_guard<py::gil_scoped_release>());
+}
