@@ -1,6 +1,7 @@
 """Quality against gensim: same corpus, same settings, same run, several seeds.
 
     python benchmarks/quality.py [--epochs 5] [--seeds 1,2,3] [--update auto] [--batch-sizes 1024]
+                                 [--sg 0|1] [--hs 0|1] [--negative 5]
 
 Trains CBOW with gensim's defaults (100 dims, window 5, negative 5, sample 1e-3, min_count 5,
 alpha 0.025) on the text8-like corpus with gensim (workers = cores) and with w2v, once per seed,
@@ -28,7 +29,7 @@ def run_w2v(path, seed, **options):
     return model.wv, seconds, model.vocab.corpus_words * model.config.epochs
 
 
-def run_gensim(path, seed, epochs):
+def run_gensim(path, seed, epochs, **model):
     from gensim.models import Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import Text8Corpus
 
@@ -36,7 +37,7 @@ def run_gensim(path, seed, epochs):
 
     t0 = time.perf_counter()
     model = GensimWord2Vec(Text8Corpus(str(path)), epochs=epochs, seed=seed,
-                           workers=os.cpu_count())
+                           workers=os.cpu_count(), **model)
     seconds = time.perf_counter() - t0
     wv = KeyedVectors(list(model.wv.index_to_key), model.wv.vectors)
     return wv, seconds, model.corpus_total_words * epochs
@@ -60,14 +61,18 @@ def main():
     parser.add_argument("--batch-sizes", default="1024",
                         help="comma-separated batch sizes (batched/autograd updates only)")
     parser.add_argument("--skip-gensim", action="store_true")
+    parser.add_argument("--sg", type=int, default=0, help="1: skip-gram (both libraries)")
+    parser.add_argument("--hs", type=int, default=0, help="1: hierarchical softmax (both)")
+    parser.add_argument("--negative", type=int, default=5)
     args = parser.parse_args()
+    model = {"sg": args.sg, "hs": args.hs, "negative": args.negative}
     path = text8like()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     if not args.skip_gensim:
         runs = []
         for seed in seeds:
-            wv, seconds, words = run_gensim(path, seed, args.epochs)
+            wv, seconds, words = run_gensim(path, seed, args.epochs, **model)
             runs.append((scores(wv), seconds, words))
             print(f"gensim seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
         rows.append(summarise(f"gensim 4.4 (workers={os.cpu_count()})", runs))
@@ -78,13 +83,15 @@ def main():
         runs = []
         for seed in seeds:
             wv, seconds, words = run_w2v(path, seed, epochs=args.epochs, update=args.update,
-                                         batch_size=bs)
+                                         batch_size=bs, **model)
             runs.append((scores(wv), seconds, words))
             print(f"w2v seed {seed} batch {bs}: {runs[-1]}", file=sys.stderr, flush=True)
         label = f"w2v update={args.update}" + (
             f", batch {bs}" if args.update not in ("auto", "kernel") else "")
         rows.append(summarise(label, runs))
-    print(f"\ntext8-like corpus, CBOW, 100 dims, {args.epochs} epochs, seeds {args.seeds}, "
+    kind = ("skip-gram" if args.sg else "CBOW") + (", hierarchical softmax" if args.hs else "") + (
+        f", negative {args.negative}" if args.negative else "")
+    print(f"\ntext8-like corpus, {kind}, 100 dims, {args.epochs} epochs, seeds {args.seeds}, "
           f"{machine()}")
     print(f"command: python benchmarks/{' '.join([os.path.basename(__file__), *sys.argv[1:]])}\n")
     print("| run | analogy % mean (per seed) | WS-353 rho | SimLex rho | wall s | words/s |")
