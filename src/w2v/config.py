@@ -43,6 +43,14 @@ class TrainConfig:
         1e-3, "downsample words more frequent than this (0 disables; word2vec.c's -sample)",
         "vocabulary",
     )
+    sorted_vocab: int = _opt(
+        1, "1: word ids by descending count (word2vec.c); 0: in the order first seen",
+        "vocabulary", choices=(0, 1),
+    )
+    null_word: int = _opt(
+        0, "1: add gensim's '\\0' pseudo-word (count 1) at the end of the vocabulary",
+        "vocabulary", choices=(0, 1),
+    )
     # model
     sg: int = _opt(0, "1: skip-gram, 0: CBOW", "model", choices=(0, 1))
     hs: int = _opt(
@@ -114,7 +122,7 @@ class TrainConfig:
         _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,
                  f"in [0, alpha={self.alpha}]")
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
-        for name in ("sg", "hs", "cbow_mean"):
+        for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "null_word"):
             _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
         if self.negative == 0 and self.hs == 0:
             raise W2VError("negative=0 and hs=0 leave nothing to train: set negative >= 1 "

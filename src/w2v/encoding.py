@@ -101,8 +101,11 @@ class _IdWriter:
 
 
 def scan(sentences: Iterable[list[str]], min_count: int = 5,
-         max_final_vocab: int | None = None) -> tuple[Vocab, EncodedCorpus]:
-    """Count and encode in one pass over the text: (vocabulary, corpus in its ids)."""
+         max_final_vocab: int | None = None, trim_rule=None, sorted_vocab: bool = True,
+         null_word: bool = False) -> tuple[Vocab, EncodedCorpus]:
+    """Count and encode in one pass over the text: (vocabulary, corpus in its ids).
+
+    The vocabulary options are `Vocab.from_counts`'s."""
     index: dict[str, int] = {}
     words: list[str] = []
     counts = np.zeros(0, dtype=np.int64)
@@ -130,9 +133,10 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
     if total == 0:
         raise W2VError("the corpus is empty: it holds no words")
     vocab = Vocab.from_counts(dict(zip(words, counts.tolist(), strict=True)), min_count,
-                              max_final_vocab, corpus_words=total)
+                              max_final_vocab, total, trim_rule, sorted_vocab, null_word)
     remap = np.full(len(words), -1, dtype=np.int32)
-    remap[[index[w] for w in vocab.words]] = np.arange(len(vocab), dtype=np.int32)
+    seen = [(index[w], i) for i, w in enumerate(vocab.words) if w in index]  # not the null word
+    remap[[p for p, _ in seen]] = np.array([i for _, i in seen], dtype=np.int32)
     return vocab, _remap(provisional, np.frombuffer(starts, dtype=np.int64), remap, total)
 
 

@@ -36,6 +36,7 @@ class EpochStats:
     examples: int
     words: int  # raw in-vocabulary corpus words, before subsampling
     seconds: float
+    loss_sum: float = 0.0  # the epoch's summed loss: loss * examples, without rounding
 
     @property
     def words_per_second(self) -> float:
@@ -115,11 +116,13 @@ def train_model(
     end_alpha: float | None = None,
     progress_stream=None,
     first_epoch: int = 0,
+    epoch_hook=None,
 ) -> list[EpochStats]:
     """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats.
 
     `first_epoch` numbers the epochs of a later `train()` call after the earlier ones, so their
-    random draws differ."""
+    random draws differ. `epoch_hook(event, stats)`, if given, is called with ("begin", None)
+    before each epoch and ("end", that epoch's EpochStats) after it (Word2Vec's callbacks)."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
     schedule = (config.alpha if start_alpha is None else start_alpha,
@@ -138,6 +141,8 @@ def train_model(
     progress = Progress(total_words, stream=progress_stream)
     history = []
     for epoch in range(config.epochs):
+        if epoch_hook is not None:
+            epoch_hook("begin", None)
         t0 = time.perf_counter()
         loss_sum, examples = run_epoch(
             model, corpus, config, keep_prob, table, schedule, optimizer,
@@ -149,7 +154,10 @@ def train_model(
         if not np.isfinite(loss):
             warnings.warn(f"epoch {epoch + 1}: the loss is {loss}; lower alpha "
                           f"(now {config.alpha})", stacklevel=2)
-        history.append(EpochStats(first_epoch + epoch + 1, loss, examples, len(corpus), seconds))
+        history.append(EpochStats(first_epoch + epoch + 1, loss, examples, len(corpus), seconds,
+                                  loss_sum))
+        if epoch_hook is not None:
+            epoch_hook("end", history[-1])
     progress.close()
     return history
 

@@ -1,8 +1,11 @@
 """The vocabulary: counting words, choosing which to keep, and the distributions built on counts.
 
 Words are ordered by descending count (ties keep first-seen order), so id 0 is the most frequent
-word, as in word2vec.c and gensim. Also here: the subsampling keep probability, the noise
-distribution and its pre-generated table, and the C tool's `word count` vocabulary file.
+word, as in word2vec.c and gensim (`sorted_vocab=0`: first-seen order). A `trim_rule(word, count,
+min_count)` may overrule min_count per word with gensim's RULE_KEEP / RULE_DISCARD / RULE_DEFAULT.
+`Vocab.updated` grows a vocabulary for gensim's `build_vocab(update=True)`. Also here: the
+subsampling keep probability, the noise distribution and its pre-generated table, and the C
+tool's `word count` vocabulary file.
 Encoding a corpus into ids is `encoding.py`'s.
 """
 
@@ -15,6 +18,34 @@ from w2v.atomic import atomic_write
 from w2v.errors import W2VError
 
 NOISE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves count-5 words in text8 fine
+NULL_WORD = "\0"  # gensim's null_word=1 pseudo-word, appended last with count 1
+
+# What a trim_rule returns: the values of gensim.utils' constants, so either set works.
+RULE_DEFAULT = 0  # apply min_count
+RULE_DISCARD = 1  # drop the word whatever its count
+RULE_KEEP = 2  # keep the word whatever its count
+
+
+def keep_vocab_item(word: str, count: int, min_count: int, trim_rule=None) -> bool:
+    """gensim's rule: keep a word seen at least min_count times, unless trim_rule says otherwise."""
+    default = count >= min_count
+    if trim_rule is None:
+        return default
+    rule = trim_rule(word, count, min_count)
+    if rule == RULE_KEEP:
+        return True
+    if rule == RULE_DISCARD:
+        return False
+    return default
+
+
+def effective_min_count(counts: dict[str, int], min_count: int,
+                        max_final_vocab: int | None) -> int:
+    """gensim's rule: raise min_count just enough that at most max_final_vocab words stay."""
+    if max_final_vocab is not None and len(counts) > max_final_vocab:
+        ranked = sorted(counts.values(), reverse=True)
+        return max(min_count, ranked[max_final_vocab] + 1)
+    return min_count
 
 
 class Vocab:
@@ -49,9 +80,13 @@ class Vocab:
         min_count: int = 5,
         max_vocab_size: int | None = None,
         max_final_vocab: int | None = None,
+        trim_rule=None,
+        sorted_vocab: bool = True,
+        null_word: bool = False,
     ) -> "Vocab":
-        counts, corpus_words = count_words(sentences, max_vocab_size)
-        return cls.from_counts(counts, min_count, max_final_vocab, corpus_words)
+        counts, corpus_words = count_words(sentences, max_vocab_size, trim_rule)
+        return cls.from_counts(counts, min_count, max_final_vocab, corpus_words, trim_rule,
+                               sorted_vocab, null_word)
 
     @classmethod
     def from_counts(
@@ -60,21 +95,52 @@ class Vocab:
         min_count: int = 5,
         max_final_vocab: int | None = None,
         corpus_words: int | None = None,
+        trim_rule=None,
+        sorted_vocab: bool = True,
+        null_word: bool = False,
     ) -> "Vocab":
-        if max_final_vocab is not None and len(counts) > max_final_vocab:
-            # gensim's rule: raise min_count just enough that at most max_final_vocab words stay.
-            ranked = sorted(counts.values(), reverse=True)
-            min_count = max(min_count, ranked[max_final_vocab] + 1)
-        kept = [(w, c) for w, c in counts.items() if c >= min_count]
+        """Keep the words that `keep_vocab_item` keeps, in descending count order (ties and
+        `sorted_vocab=False`: first-seen order, i.e. the order of `counts`); `null_word` appends
+        gensim's "\\0" pseudo-word with count 1 last."""
+        min_count = effective_min_count(counts, min_count, max_final_vocab)
+        kept = [(w, c) for w, c in counts.items() if keep_vocab_item(w, c, min_count, trim_rule)]
         if not kept:
             top = max(counts.values(), default=0)
+            trimmed = " or trim_rule discarded them" if trim_rule else ""
             raise W2VError(
                 f"no word occurs at least min_count={min_count} times (the most frequent occurs "
-                f"{top} times in {corpus_words or 0} words); lower min_count or give a larger "
-                "corpus"
+                f"{top} times in {corpus_words or 0} words){trimmed}; lower min_count or give "
+                "a larger corpus"
             )
-        order = np.argsort(-np.array([c for _, c in kept], dtype=np.int64), kind="stable")
-        return cls([kept[i][0] for i in order], [kept[i][1] for i in order], corpus_words)
+        if sorted_vocab:
+            order = np.argsort(-np.array([c for _, c in kept], dtype=np.int64), kind="stable")
+            kept = [kept[i] for i in order]
+        if null_word and not any(w == NULL_WORD for w, _ in kept):
+            kept.append((NULL_WORD, 1))
+        return cls([w for w, _ in kept], [c for _, c in kept], corpus_words)
+
+    def updated(
+        self,
+        counts: dict[str, int],
+        min_count: int = 5,
+        max_final_vocab: int | None = None,
+        corpus_words: int | None = None,
+        trim_rule=None,
+        null_word: bool = False,
+    ) -> "Vocab":
+        """gensim's `build_vocab(update=True)`: this vocabulary with the words of a new corpus's
+        `counts` that pass min_count (and trim_rule) appended in first-seen order, and every word's
+        count raised by its count in the new corpus. Existing words keep their ids."""
+        min_count = effective_min_count(counts, min_count, max_final_vocab)
+        new = [w for w, c in counts.items()
+               if w not in self.index and keep_vocab_item(w, c, min_count, trim_rule)]
+        if null_word and NULL_WORD not in self.index and NULL_WORD not in new:
+            new.append(NULL_WORD)
+        grown = np.concatenate([self.counts, np.zeros(len(new), dtype=np.int64)])
+        grown += np.array([counts.get(w, 0) for w in self.words + new], dtype=np.int64)
+        grown[grown == 0] = 1  # only the null word can be unseen; gensim gives it count 1
+        total = self.corpus_words if corpus_words is None else corpus_words
+        return Vocab(self.words + new, grown, total)
 
     def save(self, path) -> None:
         """Write the C tool's vocabulary file: one `word count` line per word."""
@@ -104,11 +170,13 @@ class Vocab:
         return cls.from_counts(counts, min_count, max_final_vocab)
 
 
-def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None):
+def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None,
+                trim_rule=None):
     """Count tokens; with max_vocab_size, prune rare words as gensim does to bound memory.
 
-    Returns (counts, corpus_words). Pruning drops every word seen at most `min_reduce` times,
-    then raises min_reduce, whenever the table outgrows max_vocab_size.
+    Returns (counts, corpus_words). Pruning drops every word seen at most `min_reduce` times
+    (unless trim_rule keeps it), then raises min_reduce, whenever the table outgrows
+    max_vocab_size.
     """
     counts: Counter = Counter()
     corpus_words = 0
@@ -117,7 +185,8 @@ def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = Non
         counts.update(sentence)
         corpus_words += len(sentence)
         if max_vocab_size is not None and len(counts) > max_vocab_size:
-            for word in [w for w, c in counts.items() if c <= min_reduce]:
+            for word in [w for w, c in counts.items()
+                         if not keep_vocab_item(w, c, min_reduce + 1, trim_rule)]:
                 del counts[word]
             min_reduce += 1
     if corpus_words == 0:
@@ -159,19 +228,28 @@ def noise_table(
 
 
 def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """word2vec.c's Huffman tree over words sorted by descending count, for hierarchical softmax.
+    """word2vec.c's Huffman tree over the words' counts, for hierarchical softmax.
 
     Returns (code, point, path): word w's code bits are code[path[w]:path[w+1]] (root first) and
     the inner nodes on its path, numbered 0..V-2 with the root V-2, are point[path[w]:path[w+1]].
     Built as CreateBinaryTree does (two cursors over the sorted counts), so ties break alike and
-    the codes equal the C tool's.
+    the codes equal the C tool's. Counts in another order (sorted_vocab=0, a vocabulary grown by
+    an update) get the tree of their stably sorted order, each word keeping its own code.
     """
     counts = np.asarray(counts, dtype=np.int64)
     n = len(counts)
     if n < 2:
         raise W2VError("hierarchical softmax needs at least 2 words in the vocabulary")
     if np.any(counts[1:] > counts[:-1]):
-        raise W2VError("huffman_tree needs counts sorted in descending order")
+        order = np.argsort(-counts, kind="stable")  # order[rank] = word
+        code, point, path = huffman_tree(counts[order])
+        lengths = np.diff(path)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        new_path = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths[rank], out=new_path[1:])
+        pick = np.concatenate([np.arange(path[r], path[r + 1]) for r in rank])
+        return code[pick], point[pick], new_path
     count = np.concatenate([counts, np.full(n, np.iinfo(np.int64).max // 4)]).tolist()
     parent = [0] * (2 * n)
     binary = [0] * (2 * n)

@@ -1,20 +1,28 @@
-"""`Word2Vec`: the object users hold, with gensim's names — build_vocab, train, wv, save, load."""
+"""`Word2Vec`: the object users hold, with gensim's names — build_vocab (also update=True),
+build_vocab_from_freq, train (callbacks), predict_output_word, wv, save, load."""
 
 import dataclasses
 import json
+import warnings
 
+import numpy as np
 import torch
+from torch import nn
 
 from w2v.config import TrainConfig
 from w2v.corpus import check_sentences, open_corpus
 from w2v.encoding import EncodedCorpus, encode, scan
 from w2v.errors import W2VError
 from w2v.keyedvectors import KeyedVectors
-from w2v.model import CBOW
-from w2v.train import EpochStats, resolve_device, train_model, uses_sparse_gradients
-from w2v.vocab import Vocab
+from w2v.model import CBOW, init_input_vectors
+from w2v.train import EpochStats, epoch_seed, resolve_device, train_model, uses_sparse_gradients
+from w2v.vocab import Vocab, count_words
 
 MODEL_KIND = "model"
+_CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+# gensim's CallbackAny2Vec methods, in the order train() fires them.
+CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
+TOTALS_TOLERANCE = 0.1  # train(total_examples=, total_words=) further off than this: a warning
 
 
 class Word2Vec:
@@ -22,21 +30,46 @@ class Word2Vec:
 
     >>> model = Word2Vec(sentences, vector_size=100, window=5, min_count=5, epochs=5)
     >>> model.wv.most_similar("king")
+
+    Every `TrainConfig` field is a keyword argument and reads back as an attribute
+    (`model.epochs`); change settings by making a new model, or per call through train()'s
+    `epochs`, `start_alpha`, `end_alpha`. `trim_rule` and `callbacks` are used for the training
+    this constructor starts and are not kept (gensim's rule). `compute_loss` is accepted for
+    gensim's sake: the loss is always measured, exactly.
     """
 
-    def __init__(self, sentences=None, corpus_file=None, progress=None, **options):
+    def __init__(self, sentences=None, corpus_file=None, progress=None, trim_rule=None,
+                 callbacks=(), compute_loss=False, **options):
         self.config = TrainConfig(**options)
         self.vocab: Vocab | None = None
         self.model: CBOW | None = None
         self.corpus: EncodedCorpus | None = None
         self.history: list[EpochStats] = []
         self.decode_errors = 0
+        self.corpus_count = 0  # sentences in the corpus of the last build_vocab (gensim's name)
+        self.corpus_total_words = 0  # raw words in it, in-vocabulary or not
         self.progress = progress
+        self._wv = None
         if sentences is not None and corpus_file is not None:
             raise W2VError("give sentences or corpus_file, not both")
         if sentences is not None or corpus_file is not None:
-            self.build_vocab(sentences, corpus_file)
-            self.train()
+            self.build_vocab(sentences, corpus_file, trim_rule=trim_rule)
+            self.train(callbacks=callbacks)
+        elif callbacks:
+            warnings.warn("callbacks are not kept by the model: pass them to train(); those "
+                          "given here, without a corpus to train on, are ignored", stacklevel=2)
+
+    def __getattr__(self, name):
+        # Called only for names that are not attributes: the settings read as gensim's attributes.
+        if name in _CONFIG_FIELDS and "config" in self.__dict__:
+            return getattr(self.config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        if name in _CONFIG_FIELDS:
+            raise W2VError(f"{name} is a training setting, fixed when the model is made: pass "
+                           f"Word2Vec({name}=...) (or epochs/start_alpha/end_alpha to train())")
+        super().__setattr__(name, value)
 
     def _sentences(self, sentences, corpus_file):
         if corpus_file is not None:
@@ -47,22 +80,89 @@ class Word2Vec:
             raise W2VError("no corpus: pass sentences=... or corpus_file=PATH")
         return check_sentences(sentences)
 
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, vocab: Vocab | None = None):
-        """Count the corpus, keep words by min_count / max_final_vocab, and encode it to ids.
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, update: bool = False,
+                    progress_per: int = 10000, keep_raw_vocab: bool = False, trim_rule=None,
+                    vocab: Vocab | None = None):
+        """Count the corpus, keep words by min_count / max_final_vocab / trim_rule, and encode
+        it to ids (gensim's signature; progress_per and keep_raw_vocab are accepted and unused).
 
-        Pass `vocab` (e.g. `Vocab.load(path)`) to use a fixed vocabulary instead of counting.
+        `trim_rule(word, count, min_count)` returns `w2v.vocab.RULE_KEEP`, `RULE_DISCARD` or
+        `RULE_DEFAULT` (min_count decides); it applies to this call only and is not saved.
+        `update=True` (gensim's online training) keeps every word and its vectors, appends the
+        new corpus's words that pass min_count after them (ids never move), adds the new counts
+        to the old, and encodes the new corpus for the next train(). Pass `vocab` (e.g.
+        `Vocab.load(path)`) to use a fixed vocabulary instead of counting.
         """
         c = self.config
+        if update:
+            self._check_update(vocab)
         sentences = self._sentences(corpus_iterable, corpus_file)
-        if vocab is None and c.max_vocab_size is None:
-            self.vocab, self.corpus = scan(sentences, c.min_count, c.max_final_vocab)
+        if update:
+            counts, corpus_words = count_words(sentences, c.max_vocab_size, trim_rule)
+            grown = self.vocab.updated(counts, c.min_count, c.max_final_vocab, corpus_words,
+                                       trim_rule, c.null_word)
+            corpus = encode(sentences, grown)
+        elif vocab is None and c.max_vocab_size is None:
+            grown, corpus = scan(sentences, c.min_count, c.max_final_vocab, trim_rule,
+                                 c.sorted_vocab, c.null_word)
         else:  # a given vocabulary, or pruning while counting: count, then encode
-            self.vocab = vocab or Vocab.build(sentences, c.min_count, c.max_vocab_size,
-                                              c.max_final_vocab)
-            self.corpus = encode(sentences, self.vocab)
-        self.decode_errors = getattr(sentences, "decode_errors", 0)
-        if len(self.corpus) == 0:
+            grown = vocab or Vocab.build(sentences, c.min_count, c.max_vocab_size,
+                                         c.max_final_vocab, trim_rule, c.sorted_vocab,
+                                         c.null_word)
+            corpus = encode(sentences, grown)
+        if len(corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
+        self.decode_errors = getattr(sentences, "decode_errors", 0)
+        self.corpus_count, self.corpus_total_words = len(corpus.starts) - 1, corpus.corpus_words
+        self._set_vocab(grown, update)
+        self.corpus = corpus
+        return self
+
+    def build_vocab_from_freq(self, word_freq: dict, keep_raw_vocab: bool = False,
+                              corpus_count: int | None = None, trim_rule=None,
+                              update: bool = False):
+        """gensim's: the vocabulary from a {word: count} mapping instead of a corpus; train()
+        then needs the corpus passed to it. `corpus_count` (sentences) is only recorded."""
+        c = self.config
+        if update:
+            self._check_update(None)
+        counts = {str(w): int(n) for w, n in dict(word_freq).items()}
+        if not counts:
+            raise W2VError("word_freq is empty: give a {word: count} mapping")
+        if min(counts.values()) < 0:
+            raise W2VError("word_freq holds a negative count; counts are occurrences, >= 0")
+        total = sum(counts.values())
+        if update:
+            grown = self.vocab.updated(counts, c.min_count, c.max_final_vocab, total, trim_rule,
+                                       c.null_word)
+        else:
+            grown = Vocab.from_counts(counts, c.min_count, c.max_final_vocab, total, trim_rule,
+                                      c.sorted_vocab, c.null_word)
+        self.corpus_count, self.corpus_total_words = corpus_count or 0, total
+        self._set_vocab(grown, update)
+        self.corpus = None
+        return self
+
+    def _check_update(self, vocab):
+        if vocab is not None:
+            raise W2VError("build_vocab(update=True) counts the new corpus: pass no vocab=")
+        if self.vocab is None or self.model is None:
+            raise W2VError("build_vocab(update=True) adds to an existing vocabulary: build one "
+                           "first with build_vocab() (or load a model)")
+        if self.config.hs:
+            raise W2VError("build_vocab(update=True) is not supported with hs=1: the Huffman tree "
+                           "of the new counts would renumber the inner nodes that syn1 has "
+                           "learned; train a new model, or use negative sampling (hs=0)")
+
+    def _set_vocab(self, vocab: Vocab, update: bool) -> None:
+        """Adopt `vocab`: a fresh model for a new vocabulary, grown tables for an update."""
+        old = len(self.vocab) if update else 0
+        self.vocab = vocab
+        self._wv = None
+        if update:
+            self._grow_model(old)
+            return
+        c = self.config
         device = resolve_device(c.device)
         generator = torch.Generator().manual_seed(c.seed)
         try:
@@ -75,28 +175,124 @@ class Word2Vec:
             raise W2VError(f"cannot allocate the two {len(self.vocab):,} x {c.vector_size} "
                            f"tables ({size / 2**30:.1f} GiB) on {device}: lower vector_size "
                            "or raise min_count") from e
-        self._wv = None
-        return self
 
-    def train(self, corpus_iterable=None, corpus_file=None, epochs: int | None = None,
-              start_alpha: float | None = None, end_alpha: float | None = None):
-        """Train for `epochs` (default: config.epochs) passes; a new corpus must use the same
-        vocabulary (words outside it are skipped)."""
+    def _grow_model(self, old: int) -> None:
+        """Append rows for words old.. : input rows uniform in +-0.5/dim as word2vec.c starts
+        them (drawn from a generator seeded by (seed, old)), output rows zero."""
+        m, added = self.model, len(self.vocab) - old
+        if added == 0:
+            return
+        dim = m.in_embed.weight.shape[1]
+        generator = torch.Generator().manual_seed(epoch_seed(self.config.seed, old, 1))
+        fresh = {m.in_embed: init_input_vectors(added, dim, generator),
+                 m.out_embed: torch.zeros(added, dim)}
+        with torch.no_grad():
+            for table, rows in fresh.items():
+                w = table.weight
+                table.weight = nn.Parameter(torch.cat([w.detach(), rows.to(w.device, w.dtype)]))
+                table.num_embeddings = len(self.vocab)
+
+    def train(self, corpus_iterable=None, corpus_file=None, total_examples: int | None = None,
+              total_words: int | None = None, epochs: int | None = None,
+              start_alpha: float | None = None, end_alpha: float | None = None,
+              word_count: int = 0, queue_factor: int = 2, report_delay: float = 1.0,
+              compute_loss: bool = False, callbacks=()) -> tuple[int, int]:
+        """Train for `epochs` (default: config.epochs) passes (gensim's signature).
+
+        Without a corpus, trains on the one build_vocab() encoded; a new corpus must use the same
+        vocabulary (words outside it are skipped). w2v measures the corpus itself: total_examples
+        (sentences) and total_words (raw words) only raise a warning if they disagree with it.
+        `callbacks` are objects with any of gensim's CallbackAny2Vec methods on_train_begin,
+        on_epoch_begin, on_epoch_end, on_train_end, each called with this model; at
+        on_epoch_end, `history`, `wv` and get_latest_training_loss() include that epoch.
+        word_count, queue_factor, report_delay and compute_loss are accepted for gensim's sake.
+
+        Returns gensim's (trained_word_count, raw_word_count): examples trained (CBOW: target
+        words kept by subsampling that had a context; skip-gram: (word, context) pairs) and raw
+        corpus words read, over all epochs of this call.
+        """
         if self.vocab is None:
             raise W2VError("call build_vocab() before train(), or pass a corpus to Word2Vec()")
+        if corpus_iterable is not None and corpus_file is not None:
+            raise W2VError("give corpus_iterable or corpus_file, not both")
         if corpus_iterable is not None or corpus_file is not None:
             self.corpus = encode(self._sentences(corpus_iterable, corpus_file), self.vocab)
         if self.corpus is None:
-            raise W2VError("this loaded model holds no corpus: pass corpus_iterable=... or "
+            raise W2VError("this model holds no corpus (it was loaded, or built with "
+                           "build_vocab_from_freq): pass corpus_iterable=... or "
                            "corpus_file=PATH to train()")
+        self._check_totals(total_examples, total_words)
         config = self.config
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
-        self.history += train_model(self.model, self.corpus, self.vocab, config, start_alpha,
-                                   end_alpha, progress_stream=self.progress,
-                                   first_epoch=len(self.history))
+        callbacks = tuple(callbacks or ())
+        first = len(self.history)
+
+        def epoch_hook(event, stats):
+            if stats is not None:
+                self.history.append(stats)
+                self._wv = None
+            _fire(callbacks, f"on_epoch_{event}", self)
+
+        _fire(callbacks, "on_train_begin", self)
+        train_model(self.model, self.corpus, self.vocab, config, start_alpha, end_alpha,
+                    progress_stream=self.progress, first_epoch=first, epoch_hook=epoch_hook)
         self._wv = None
-        return self
+        _fire(callbacks, "on_train_end", self)
+        done = self.history[first:]
+        return sum(h.examples for h in done), self.corpus.corpus_words * len(done)
+
+    def _check_totals(self, total_examples, total_words) -> None:
+        actual = {"total_examples": (len(self.corpus.starts) - 1, "sentences"),
+                  "total_words": (self.corpus.corpus_words, "words")}
+        for name, given in (("total_examples", total_examples), ("total_words", total_words)):
+            count, unit = actual[name]
+            if given is not None and abs(given - count) > TOTALS_TOLERANCE * max(count, 1):
+                warnings.warn(f"train({name}={given:,}) but the corpus holds {count:,} {unit}; "
+                              f"w2v measures the corpus itself and ignores {name}: is this the "
+                              "corpus you meant?", stacklevel=3)
+
+    def get_latest_training_loss(self) -> float:
+        """The summed training loss of the latest epoch (0.0 before any training).
+
+        Unlike gensim's running (and, across threads, approximate) tally, it is the exact loss
+        of one epoch, measured as it trained, whether or not compute_loss was set; its mean per
+        example is `epoch_losses[-1]`.
+        """
+        return self.history[-1].loss_sum if self.history else 0.0
+
+    def predict_output_word(self, context_words_list, topn: int = 10):
+        """gensim's: the `topn` most probable centre words given context words (str, or int ids)
+        as [(word, probability)], or None when no context word is in the vocabulary.
+
+        The probabilities are a softmax over the whole vocabulary of the negative-sampling
+        output vectors (syn1neg) scored against the mean (cbow_mean=1) or sum of the context
+        words' vectors, so they need negative > 0.
+        """
+        if self.model is None:
+            raise W2VError("the model has no vocabulary yet; call build_vocab() and train() first")
+        if not self.config.negative:
+            raise W2VError("predict_output_word needs negative sampling (negative >= 1): it "
+                           "scores words with the negative-sampling output table, as gensim does")
+        ids = []
+        for w in context_words_list:
+            if isinstance(w, (int, np.integer)) and not isinstance(w, bool):
+                if 0 <= w < len(self.vocab):
+                    ids.append(int(w))
+            elif w in self.vocab:
+                ids.append(self.vocab.index[w])
+        if not ids:
+            return None
+        with torch.no_grad():
+            syn0, syn1neg = self.model.in_embed.weight, self.model.out_embed.weight
+            hidden = syn0[torch.tensor(ids, device=syn0.device)].sum(0)
+            if self.config.cbow_mean:
+                hidden = hidden / len(ids)
+            probs = torch.softmax((syn1neg @ hidden).double(), 0)
+            k = len(probs) if topn is None else max(min(int(topn), len(probs)), 0)
+            top_p, top_i = torch.topk(probs, k)
+        return [(self.vocab.words[i], p) for i, p in zip(top_i.tolist(), top_p.tolist(),
+                                                         strict=True)]
 
     @property
     def wv(self) -> KeyedVectors:
@@ -148,6 +344,7 @@ class Word2Vec:
         tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
         self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
+        self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
         self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
                           hs=bool(self.config.hs))
         with torch.no_grad():
@@ -158,3 +355,11 @@ class Word2Vec:
         self.model.to(resolve_device(self.config.device))
         self._wv = None
         return self
+
+
+def _fire(callbacks, method: str, model) -> None:
+    """Call `method(model)` on each callback that has it, in order (gensim's CallbackAny2Vec)."""
+    for callback in callbacks:
+        hook = getattr(callback, method, None)
+        if hook is not None:
+            hook(model)
