@@ -42,10 +42,15 @@ def reference(syn0, syn1neg, syn1, ids, starts, keep, table, tree, window, negat
     rng = Lcg(seed)
     totals = {"loss": 0.0, "examples": 0}
 
-    def learn(h, out, label, err, probs):
+    def learn(h, out, label, err, probs, tree_node):  # probs collects log-probabilities
         f = float(h @ out)
-        sigmoid = 1 / (1 + math.exp(-f))
-        probs.append(sigmoid if label else 1 - sigmoid)
+        e = math.exp(-abs(f))
+        sigmoid = 1 / (1 + e) if f >= 0 else e / (1 + e)
+        margin = -f if label else f  # log P(label) = -softplus(margin)
+        probs.append(-(max(margin, 0.0) + math.log1p(e)))
+        # word2vec.c's MAX_EXP = 6: no update for a tree node, nor for a right enough output.
+        if abs(f) >= 6 and (tree_node or (label == 1) == (f >= 0)):
+            return
         g = np.float32((label - sigmoid) * alpha)
         err += g * out
         out += g * h
@@ -54,10 +59,10 @@ def reference(syn0, syn1neg, syn1, ids, starts, keep, table, tree, window, negat
         err, probs = np.zeros_like(h), []
         if hs:
             for d in range(path[word], path[word + 1]):
-                learn(h, syn1[point[d]], 1.0 if code[d] == 0 else 0.0, err, probs)
+                learn(h, syn1[point[d]], 1.0 if code[d] == 0 else 0.0, err, probs, True)
         for d, target in enumerate([word] + noise if negative else []):
-            learn(h, syn1neg[target], 1.0 if d == 0 else 0.0, err, probs)
-        totals["loss"] -= sum(math.log(p) for p in probs)
+            learn(h, syn1neg[target], 1.0 if d == 0 else 0.0, err, probs, False)
+        totals["loss"] -= sum(probs)
         totals["examples"] += 1
         return err
 
@@ -158,3 +163,16 @@ def test_loss_stays_exact_when_scores_saturate(kernel):
     assert examples == 2
     per_output = math.log(2) + (30 + math.log1p(math.exp(-30)))
     assert loss == pytest.approx(2 * per_output, rel=1e-5)
+
+
+def test_outputs_right_beyond_max_exp_are_not_updated(kernel):
+    # word2vec.c's sigmoid table ends at |score| = 6: the target scored 10 and the noise word
+    # scored -10 are right enough to get no update; the target scored 0 is updated.
+    syn0 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    syn1 = torch.tensor([[10.0, 0.0], [0.0, 0.0], [-10.0, 0.0]])
+    before = syn1.clone()
+    kernel.train(syn0, syn1, torch.empty(0), torch.tensor([0, 1], dtype=torch.int32),
+                 torch.tensor([0, 2]), 0, 1, torch.ones(3), torch.tensor([2], dtype=torch.int32),
+                 *NO_TREE, 1, 1, False, False, True, True, 0.1, 0.1, 0.0, 2.0, 1, 1)
+    assert torch.equal(syn1[0], before[0]) and torch.equal(syn1[2], before[2])
+    assert not torch.equal(syn1[1], before[1])

@@ -114,14 +114,18 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
         get = index.get
         for sentence in sentences:
             ids = list(map(get, sentence))
-            if None in ids:  # only new words take the slow path
-                for k, word in enumerate(sentence):
-                    if ids[k] is None:
-                        i = get(word)
-                        if i is None:
-                            i = index[word] = len(words)
-                            words.append(word)
-                        ids[k] = i
+            k = -1
+            while True:  # visit only the unknown words; list.index scans in C
+                try:
+                    k = ids.index(None, k + 1)
+                except ValueError:
+                    break
+                word = sentence[k]
+                i = get(word)
+                if i is None:
+                    i = index[word] = len(words)
+                    words.append(word)
+                ids[k] = i
             buffer.extend(ids)
             total += len(ids)
             starts.append(total)

@@ -61,7 +61,8 @@ struct Worker {
   Lcg rng;
   std::vector<float> neu1, neu1e;
   std::vector<int32_t> sen, outputs;
-  double loss = 0.0;
+  double loss = 0.0;        // -log of the likelihoods folded in so far
+  double likelihood = 1.0;  // product of the examples' likelihoods not yet in `loss`
   int64_t examples = 0;
 };
 
@@ -69,14 +70,22 @@ struct Worker {
 // and accumulates the error for h into neu1e (word2vec.c's update). Multiplies `likelihood` by the
 // probability the model gave the label: an example's loss, its binary cross-entropy summed over
 // outputs, is -log(likelihood), one log per example instead of one per output.
+//
+// word2vec.c's MAX_EXP rule: its sigmoid table stops at |f| = 6. Beyond it, negative sampling
+// takes the sigmoid as exactly 0 or 1, so an output already right by that margin gets no update
+// (we skip its two vector operations too), and hierarchical softmax skips the node either way.
+// The loss still counts the exact probability.
+constexpr float kMaxExp = 6.f;
+
 inline void learn(const float* h, float* out, bool label, float alpha, float* neu1e, int64_t dim,
-                  double& likelihood) {
+                  double& likelihood, bool tree_node) {
   const float f = dot(h, out, dim);
   const float e = std::exp(-std::fabs(f));
   const float inv = 1.f / (1.f + e);
   const float sigmoid = f >= 0 ? inv : e * inv;
   // P(label) from e directly: 1 - sigmoid would round to 0 once sigmoid rounds to 1.
   likelihood *= (label == (f >= 0)) ? inv : e * inv;
+  if (std::fabs(f) >= kMaxExp && (tree_node || label == (f >= 0))) return;
   const float g = ((label ? 1.f : 0.f) - sigmoid) * alpha;
   axpy(g, out, neu1e, dim);
   axpy(g, h, out, dim);
@@ -108,12 +117,19 @@ inline void predict(const Model& m, const Options& o, Worker& w, int32_t word, c
     // branch taken, labelled 1 - code bit.
     for (int64_t d = m.path[word]; d < m.path[word + 1]; ++d)
       learn(h, m.syn1 + int64_t(m.point[d]) * dim, m.code[d] == 0, alpha, w.neu1e.data(), dim,
-            likelihood);
+            likelihood, true);
   }
   for (int64_t d = 0; d <= o.negative && o.negative > 0; ++d)
     learn(h, m.syn1neg + int64_t(w.outputs[d]) * dim, d == 0, alpha, w.neu1e.data(), dim,
-          likelihood);
-  w.loss -= std::log(std::max(likelihood, 1e-300));
+          likelihood, false);
+  // Fold the example into the worker's running product and take a log only when it gets small:
+  // one log per many examples rather than per example (skip-gram has ~6 per word).
+  if (likelihood < 1e-150) {
+    w.loss -= std::log(std::max(likelihood, 1e-300));
+  } else {
+    w.likelihood *= likelihood;  // >= 1e-300: two factors of at least 1e-150 each
+    if (w.likelihood < 1e-150) w.loss -= std::log(w.likelihood), w.likelihood = 1.0;
+  }
   ++w.examples;
 }
 
@@ -269,7 +285,7 @@ std::tuple<double, int64_t> train(
   }
   double loss = 0.0;
   int64_t n = 0;
-  for (const Worker& w : state) loss += w.loss, n += w.examples;
+  for (const Worker& w : state) loss += w.loss - std::log(w.likelihood), n += w.examples;
   return {loss, n};
 }
 
