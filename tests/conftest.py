@@ -12,3 +12,12 @@ def novels() -> Path:
     if not folder.is_dir():
         pytest.fail(f"test corpus folder {folder} is missing; CI lays ../shared beside the clone")
     return folder
+
+
+@pytest.fixture(scope="session")
+def austen(novels) -> list[list[str]]:
+    """Pride and Prejudice, tokenized: 122k words of real English."""
+    from w2v.corpus import LineSentence
+
+    return list(LineSentence(novels / "austen_pride_and_prejudice.txt", lowercase=True,
+                             tokenize_text=True))

@@ -3,15 +3,7 @@ import pytest
 import torch
 
 from w2v import KeyedVectors, Word2Vec
-from w2v.corpus import LineSentence
 from w2v.errors import W2VError
-
-
-@pytest.fixture(scope="module")
-def austen(novels):
-    """Pride and Prejudice, tokenized: 122k words of real English."""
-    return list(LineSentence(novels / "austen_pride_and_prejudice.txt", lowercase=True,
-                             tokenize_text=True))
 
 
 @pytest.fixture(scope="module")
