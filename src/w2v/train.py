@@ -1,7 +1,7 @@
 """The training loop, top to bottom: schedule, batches, step, loss accounting, progress.
 
 Three ways to step, chosen by `TrainConfig.update`:
-- "kernel" (the default on CPU): word2vec.c's loop compiled (`csrc/cbow_cpu.cpp`), one example
+- "kernel" (the default on CPU): word2vec.c's loop compiled (`csrc/w2v_cpu.cpp`), one example
   at a time, threads updating the shared tables without locks as word2vec.c does;
 - "batched" (the default on GPU): the same update for a batch of examples at once with tensor
   operations, applied in place without autograd bookkeeping (`sgd_step`);
