@@ -124,6 +124,10 @@ class TrainConfig:
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
         for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "null_word"):
             _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
+        if self.hs and self.update in ("batched", "autograd"):
+            raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel "
+                           f"only, not update={self.update!r}: use update='auto' or 'kernel', "
+                           "or negative sampling (hs=0)")
         if self.negative == 0 and self.hs == 0:
             raise W2VError("negative=0 and hs=0 leave nothing to train: set negative >= 1 "
                            "(negative sampling) or hs=1 (hierarchical softmax)")
