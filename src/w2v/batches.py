@@ -115,26 +115,42 @@ def cbow_batches(
 
     Examples are built on the device of `table`, `keep_prob` and `generator`: on a GPU only the
     ids cross the bus, never the examples."""
-    device = table.device
     for chunk, starts in corpus.chunks(chunk_tokens):  # whole sentences: no context is cut
-        ids = torch.from_numpy(chunk.astype(np.int64)).to(device)
-        sentence = torch.repeat_interleave(torch.arange(len(starts) - 1),
-                                           torch.from_numpy(np.diff(starts))).to(device)
-        context, mask, target, negatives = cbow_examples(
-            ids, sentence, keep_prob, table, window, negative, generator, shrink
+        yield from chunk_batches(chunk, starts, keep_prob, table, window, negative, batch_size,
+                                 generator, shrink)
+
+
+def chunk_batches(
+    chunk: np.ndarray,
+    starts: np.ndarray,
+    keep_prob: torch.Tensor,
+    table: torch.Tensor,
+    window: int,
+    negative: int,
+    batch_size: int,
+    generator: torch.Generator,
+    shrink: bool = True,
+) -> Iterator[CBOWBatch]:
+    """The CBOW batches of one chunk of whole sentences: ids (N,) and local sentence starts."""
+    device = table.device
+    ids = torch.from_numpy(chunk.astype(np.int64)).to(device)
+    sentence = torch.repeat_interleave(torch.arange(len(starts) - 1),
+                                       torch.from_numpy(np.diff(starts))).to(device)
+    context, mask, target, negatives = cbow_examples(
+        ids, sentence, keep_prob, table, window, negative, generator, shrink
+    )
+    n = len(target)
+    if n == 0:
+        yield CBOWBatch(context, mask, target, negatives, words=float(len(chunk)))
+        return
+    # Spread the slice's raw words over its batches so the learning rate decays smoothly.
+    words_per_example = len(chunk) / n
+    for b in range(0, n, batch_size):
+        e = min(b + batch_size, n)
+        yield CBOWBatch(
+            context[b:e], mask[b:e], target[b:e], negatives[b:e],
+            words=(e - b) * words_per_example,
         )
-        n = len(target)
-        if n == 0:
-            yield CBOWBatch(context, mask, target, negatives, words=float(len(chunk)))
-            continue
-        # Spread the slice's raw words over its batches so the learning rate decays smoothly.
-        words_per_example = len(chunk) / n
-        for b in range(0, n, batch_size):
-            e = min(b + batch_size, n)
-            yield CBOWBatch(
-                context[b:e], mask[b:e], target[b:e], negatives[b:e],
-                words=(e - b) * words_per_example,
-            )
 
 
 def skipgram_pairs(batch: CBOWBatch, table: torch.Tensor, negative: int,

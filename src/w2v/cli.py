@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import textwrap
+import typing
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -271,10 +272,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "which defaults to 0 (one thread per core) rather than 12. Accepted: "
         + " ".join(C_FLAGS) + "; -classes only as 0."
     ), formatter_class=_TrainHelp)
-    p.add_argument("corpus", metavar="CORPUS", help="training text")
+    p.add_argument("corpus", metavar="CORPUS", nargs="?",
+                   help="training text (with --resume: the run's own unless given)")
     io = p.add_argument_group("output")
-    io.add_argument("-o", "--output", required=True, metavar="OUT",
+    io.add_argument("-o", "--output", metavar="OUT",
                     help="vectors file; .bin binary, .txt/.vec text, .w2v native")
+    io.add_argument("--resume", metavar="DIR",
+                    help="continue the run whose --checkpoint-dir is DIR from its newest "
+                         "checkpoint, with its settings and outputs")
     io.add_argument("--save-model", metavar="PATH",
                     help="also save the whole model (both tables, settings) to continue later")
     io.add_argument("--save-vocab", metavar="PATH", help="write the vocabulary as 'word count'")
@@ -291,11 +296,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             group.add_argument(_config_flag(f.name), action=argparse.BooleanOptionalAction,
                                default=f.default, help=f.metadata["help"])
             continue
-        kind = f.type if f.type in (int, float, str) else int  # `int | None` options take ints
+        kind = next(t for t in (int, float, str) if t == f.type or t in typing.get_args(f.type))
         group.add_argument(_config_flag(f.name), type=kind, default=f.default,
                            choices=f.metadata.get("choices"),
                            metavar=None if "choices" in f.metadata else _METAVARS[kind],
                            help=f.metadata["help"])
+
+
+JOB_FILE = "job.json"  # in a checkpoint folder: the command's files, for `--resume DIR`
+JOB_KEYS = ("corpus", "output", "output_format", "save_model")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -306,6 +315,11 @@ def _train(args: argparse.Namespace) -> None:
     from w2v.vocab import Vocab
     from w2v.word2vec import Word2Vec
 
+    if args.resume:
+        _resume(args)
+        return
+    if args.corpus is None or args.output is None:
+        raise W2VError("w2v train needs CORPUS and -o OUT (or --resume DIR to continue a run)")
     options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     out_format = args.output_format or formats.format_from_suffix(args.output)
     for path in filter(None, (args.output, args.save_model, args.save_vocab)):
@@ -322,22 +336,89 @@ def _train(args: argparse.Namespace) -> None:
               "were replaced by U+FFFD", file=sys.stderr)
     if args.save_vocab:
         model.vocab.save(args.save_vocab)
+    if args.checkpoint_dir:
+        _save_job(args, out_format)
     t1 = time.perf_counter()
-    model.train()
+    _train_interruptible(model.train, args.checkpoint_dir)
     t2 = time.perf_counter()
-    formats.save_vectors(model.wv, args.output, out_format)
-    if args.save_model:
-        model.save(args.save_model)
+    _write_outputs(model, args.output, out_format, args.save_model)
     if not args.quiet:
-        words = sum(h.words for h in model.history)
-        losses = " ".join(f"{h.loss:.4f}" for h in model.history)
-        print(
-            f"vocabulary {len(model.vocab):,} words from {model.corpus.corpus_words:,} tokens "
-            f"({t1 - t0:.1f}s) | trained {words:,} words in {t2 - t1:.1f}s = "
-            f"{words / max(t2 - t1, 1e-9):,.0f} words/s | epoch loss {losses} | "
-            f"vectors: {args.output}",
-            file=sys.stderr,
-        )
+        _summary(model, t1 - t0, t2 - t1, args.output)
+
+
+def _save_job(args: argparse.Namespace, out_format: str) -> None:
+    import json
+
+    from w2v.atomic import atomic_write
+
+    folder = Path(args.checkpoint_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    job = {"corpus": args.corpus, "output": args.output, "output_format": out_format,
+           "save_model": args.save_model}
+    job = {k: v if v is None or k == "output_format" else os.path.abspath(v)
+           for k, v in job.items()}
+    with atomic_write(folder / JOB_FILE, "w") as f:
+        json.dump(job, f)
+
+
+def _resume(args: argparse.Namespace) -> None:
+    import json
+    import time
+
+    from w2v.word2vec import Word2Vec
+
+    try:
+        job = json.loads((Path(args.resume) / JOB_FILE).read_text())
+        ok = isinstance(job, dict) and all(k in job for k in JOB_KEYS)
+    except (OSError, ValueError):
+        ok = False
+    if not ok:
+        raise W2VError(f"cannot resume from {args.resume}: no readable {JOB_FILE}; give the "
+                       "--checkpoint-dir of a `w2v train` run")
+    output = args.output or job["output"]
+    out_format = (args.output_format or formats.format_from_suffix(output) if args.output
+                  else job["output_format"])
+    for path in filter(None, (output, job["save_model"])):
+        check_writable(path)
+    t0 = time.perf_counter()
+    model = _train_interruptible(
+        lambda: Word2Vec.resume(args.resume, corpus_file=args.corpus or job["corpus"],
+                                progress=None if args.quiet else sys.stderr),
+        args.resume)
+    _write_outputs(model, output, out_format, job["save_model"])
+    if not args.quiet:
+        _summary(model, 0.0, time.perf_counter() - t0, output)
+
+
+def _train_interruptible(train, checkpoint_dir):
+    """Run `train()`; a signal that stopped it after a checkpoint becomes one line and the
+    shell's exit status for that signal."""
+    from w2v.checkpoint import TrainingInterrupted
+
+    try:
+        return train()
+    except TrainingInterrupted as stop:
+        print(f"w2v: {stop}; continue with: w2v train --resume {checkpoint_dir}",
+              file=sys.stderr)
+        raise SystemExit(128 + stop.signum) from None
+
+
+def _write_outputs(model, output: str, out_format: str, save_model: str | None) -> None:
+    formats.save_vectors(model.wv, output, out_format)
+    if save_model:
+        model.save(save_model)
+
+
+def _summary(model, vocab_seconds: float, train_seconds: float, output: str) -> None:
+    words = sum(h.words for h in model.history)
+    losses = " ".join(f"{h.loss:.4f}" for h in model.history)
+    print(
+        f"vocabulary {len(model.vocab):,} words from {model.corpus.corpus_words:,} tokens "
+        f"({vocab_seconds:.1f}s) | trained {words:,} words in {train_seconds:.1f}s = "
+        f"{words / max(train_seconds, 1e-9):,.0f} words/s | epoch loss {losses} | "
+        f"vectors: {output}",
+        file=sys.stderr,
+    )
 
 
 # word2vec.c's flags: each takes one value, parsed as this type.
@@ -498,6 +579,8 @@ def _run(argv: list[str] | None) -> int:
             return done.code or 0
         COMMANDS[args.command][1](args)
         sys.stdout.flush()
+    except SystemExit as done:
+        return done.code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:

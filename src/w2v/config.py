@@ -102,6 +102,17 @@ class TrainConfig:
         "optimisation",
     )
 
+    # checkpoints
+    checkpoint_dir: str | None = _opt(
+        None, "save the training state in this folder at each epoch end, every "
+        "--checkpoint-every minutes and on SIGINT/SIGTERM; continue with --resume DIR",
+        "checkpoints",
+    )
+    checkpoint_every: float = _opt(
+        30.0, "minutes between checkpoints within an epoch (0: at epoch ends only)",
+        "checkpoints",
+    )
+
     def __post_init__(self):
         self.validate()
 
@@ -118,6 +129,7 @@ class TrainConfig:
             _require(name, value, lambda v: v is None or (isinstance(v, int) and v >= 1),
                      ">= 1 or None")
         _require("sample", self.sample, lambda v: 0 <= v < 1, "in [0, 1)")
+        _require("checkpoint_every", self.checkpoint_every, lambda v: v >= 0, ">= 0 minutes")
         _require("alpha", self.alpha, lambda v: v > 0, "> 0")
         _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,
                  f"in [0, alpha={self.alpha}]")

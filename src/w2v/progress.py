@@ -12,8 +12,10 @@ def _duration(seconds: float) -> str:
 class Progress:
     """Shows words/s, loss, learning rate and ETA; `stream=None` silences it."""
 
-    def __init__(self, total_words: float, stream=sys.stderr, every: float | None = None):
+    def __init__(self, total_words: float, stream=sys.stderr, every: float | None = None,
+                 start_words: float = 0.0):
         self.total = max(total_words, 1.0)
+        self.start_words = start_words  # words done before this run (a resumed one): not timed
         self.stream = stream
         self.tty = bool(stream) and hasattr(stream, "isatty") and stream.isatty()
         self.every = every if every is not None else (0.2 if self.tty else 10.0)
@@ -28,7 +30,7 @@ class Progress:
             return
         now = self.last = time.perf_counter()
         elapsed = now - self.start
-        rate = done_words / max(elapsed, 1e-9)
+        rate = (done_words - self.start_words) / max(elapsed, 1e-9)
         frac = min(done_words / self.total, 1.0)
         eta = (self.total - done_words) / max(rate, 1e-9)
         stats = (

@@ -11,15 +11,14 @@ The learning rate decays linearly from `alpha` to `min_alpha` by corpus words pr
 word2vec.c, whatever the optimizer.
 """
 
+import math
 import os
 import time
-import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from w2v.batches import cbow_batches, skipgram_pairs
+from w2v.batches import CHUNK_TOKENS, chunk_batches, skipgram_pairs
 from w2v.config import TrainConfig
 from w2v.encoding import EncodedCorpus
 from w2v.errors import W2VError
@@ -43,6 +42,46 @@ class EpochStats:
         return self.words / max(self.seconds, 1e-9)
 
 
+@dataclass
+class Position:
+    """Where a train() call stands, all it takes to resume it exactly: `epoch` epochs done, then
+    `chunk` corpus chunks of the next one, whose loss so far sums to `loss_sum` over `examples`
+    and which has run for `seconds`. Random draws are seeded by (seed, epoch, chunk), so no
+    generator state needs keeping."""
+
+    epoch: int = 0
+    chunk: int = 0
+    loss_sum: float = 0.0
+    examples: int = 0
+    seconds: float = 0.0
+
+
+class TrainingDiverged(W2VError):
+    """The loss or the weights became NaN or infinite."""
+
+
+MAX_CHUNK_WORDS = 1 << 20
+MIN_CHUNK_WORDS = 1 << 14
+
+
+def chunk_words(corpus_words: int, largest: int = MAX_CHUNK_WORDS) -> int:
+    """Words per chunk: about 1/32 of an epoch, so progress, the learning rate and checkpoints
+    refresh often even on a small corpus, within [16K, `largest`] words so a chunk's fixed cost
+    (starting threads, a GPU sync) stays negligible."""
+    return max(MIN_CHUNK_WORDS, min(largest, corpus_words // 32))
+
+
+def check_finite(loss: float, epoch: int, words: float, config: TrainConfig, update: str):
+    """Stop at the first non-finite loss, naming the likely cause."""
+    if math.isfinite(loss):
+        return
+    cause = (f"the learning rate is too high for batch_size={config.batch_size} "
+             "(summed updates of frequent words overshoot): lower batch_size or alpha"
+             if update != "kernel" else "the learning rate is too high: lower alpha")
+    raise TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch} after "
+                           f"{words:,.0f} words with alpha={config.alpha}; {cause}")
+
+
 def linear_decay(start: float, end: float, progress: float) -> float:
     """word2vec.c's schedule: alpha falls linearly with the share of words processed."""
     return start - (start - end) * min(max(progress, 0.0), 1.0)
@@ -64,9 +103,10 @@ def epoch_seed(seed: int, epoch: int, part: int = 0) -> int:
     return ((seed * 1_000_003 + epoch) * 1_000_003 + part + 1) % (2**63 - 1)
 
 
-def epoch_generator(seed: int, epoch: int, device="cpu") -> torch.Generator:
-    """A generator per epoch, so an epoch's draws depend only on (seed, epoch)."""
-    return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch))
+def epoch_generator(seed: int, epoch: int, device="cpu", part: int = 0) -> torch.Generator:
+    """A generator per (epoch, chunk), so a chunk's draws depend only on (seed, epoch, chunk)
+    and training can resume at any chunk."""
+    return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch, part))
 
 
 def make_optimizer(config: TrainConfig, model: CBOW) -> torch.optim.Optimizer:
@@ -117,12 +157,18 @@ def train_model(
     progress_stream=None,
     first_epoch: int = 0,
     epoch_hook=None,
+    start: Position | None = None,
+    chunk_hook=None,
+    optimizer_state: dict | None = None,
 ) -> list[EpochStats]:
     """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats.
 
     `first_epoch` numbers the epochs of a later `train()` call after the earlier ones, so their
     random draws differ. `epoch_hook(event, stats)`, if given, is called with ("begin", None)
-    before each epoch and ("end", that epoch's EpochStats) after it (Word2Vec's callbacks)."""
+    before each epoch and ("end", that epoch's EpochStats) after it (Word2Vec's callbacks).
+    `chunk_hook(position, optimizer, epoch_end)` is called after every corpus chunk (checkpoints
+    hang there); `start` and `optimizer_state` resume a call from a saved position.
+    Raises TrainingDiverged at the first chunk whose loss is not finite."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
     schedule = (config.alpha if start_alpha is None else start_alpha,
@@ -136,91 +182,123 @@ def train_model(
     if update != "kernel" and config.workers:
         torch.set_num_threads(config.workers)
     optimizer = make_optimizer(config, model) if update == "autograd" else None
+    if optimizer is not None and optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
 
-    total_words = float(len(corpus)) * config.epochs
-    progress = Progress(total_words, stream=progress_stream)
+    start = start or Position()
+    epoch_words = float(len(corpus))
+    total_words = epoch_words * config.epochs
+    progress = Progress(total_words, stream=progress_stream,
+                        start_words=start.epoch * epoch_words)
     history = []
-    for epoch in range(config.epochs):
-        if epoch_hook is not None:
+    for epoch in range(start.epoch, config.epochs):
+        position = start if epoch == start.epoch else Position(epoch)
+        if epoch_hook is not None and position.chunk == 0:
             epoch_hook("begin", None)
-        t0 = time.perf_counter()
-        loss_sum, examples = run_epoch(
-            model, corpus, config, keep_prob, table, schedule, optimizer,
-            words=(epoch * float(len(corpus)), total_words), epoch=epoch, progress=progress,
-            seed_epoch=first_epoch + epoch, tree=tree,
-        )
-        seconds = time.perf_counter() - t0
-        loss = loss_sum / max(examples, 1)
-        if not np.isfinite(loss):
-            warnings.warn(f"epoch {epoch + 1}: the loss is {loss}; lower alpha "
-                          f"(now {config.alpha})", stacklevel=2)
-        history.append(EpochStats(first_epoch + epoch + 1, loss, examples, len(corpus), seconds,
-                                  loss_sum))
+
+        def on_chunk(position, epoch_end=False):
+            if chunk_hook is not None:
+                chunk_hook(position, optimizer, epoch_end)
+
+        run_epoch(model, corpus, config, keep_prob, table, schedule, optimizer,
+                  words=(epoch * epoch_words, total_words), progress=progress,
+                  seed_epoch=first_epoch + epoch, tree=tree, position=position,
+                  on_chunk=on_chunk, update=update)
+        loss = position.loss_sum / max(position.examples, 1)
+        history.append(EpochStats(first_epoch + epoch + 1, loss, position.examples, len(corpus),
+                                  position.seconds, position.loss_sum))
         if epoch_hook is not None:
             epoch_hook("end", history[-1])
+        on_chunk(Position(epoch + 1), epoch_end=True)
     progress.close()
     return history
 
 
-KERNEL_CHUNK_WORDS = 1 << 20  # words per kernel call: progress and learning rate refresh this often
+def _pending_chunks(corpus: EncodedCorpus, largest: int, position: Position, done: float):
+    """The chunks of an epoch from `position.chunk` on: (index, ids, starts, words done before
+    it). Skipped chunks still count towards `done`, so the schedule resumes where it was."""
+    chunks = corpus.chunks(chunk_words(len(corpus), largest))
+    for index, (ids, starts) in enumerate(chunks):
+        if index >= position.chunk:
+            yield index, ids, starts, done
+        done += float(len(ids))
 
 
-def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
-                  progress, seed_epoch, tree):
+def _finish_chunk(position: Position, index: int, loss: float, examples: int, seconds: float,
+                  words: float, config: TrainConfig, update: str, on_chunk) -> None:
+    check_finite(loss, position.epoch + 1, words, config, update)
+    position.chunk = index + 1
+    position.loss_sum += loss
+    position.examples += examples
+    position.seconds += seconds
+    on_chunk(position)
+
+
+def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words,
+                  progress, seed_epoch, tree, position, on_chunk, update):
     """One epoch through the compiled kernel, a chunk of whole sentences per call."""
     kernel = cpu_kernel()
     syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
     syn1 = model.hs_embed.weight.data if config.hs else torch.empty(0)
     keep32, table32 = keep_prob.float(), table.int()
-    done, total = words
-    loss_sum, examples = 0.0, 0
-    for call, (ids, starts) in enumerate(corpus.chunks(KERNEL_CHUNK_WORDS)):
-        seed = epoch_seed(config.seed, seed_epoch, call)
+    total = words[1]
+    for call, ids, starts, done in _pending_chunks(corpus, MAX_CHUNK_WORDS, position, words[0]):
+        t0 = time.perf_counter()
         loss, n = kernel.train(syn0, syn1neg, syn1, torch.from_numpy(ids),
                                torch.from_numpy(starts), 0, len(starts) - 1, keep32, table32,
                                *tree, config.window, config.negative, bool(config.hs),
                                bool(config.sg), bool(config.cbow_mean), config.shrink_windows,
-                               schedule[0], schedule[1], done, total, seed,
+                               schedule[0], schedule[1], done, total,
+                               epoch_seed(config.seed, seed_epoch, call),
                                config.workers or os.cpu_count() or 1)
-        loss_sum, examples = loss_sum + loss, examples + n
         done += float(len(ids))
-        alpha = linear_decay(*schedule, done / total)
-        progress.update(done, epoch + 1, config.epochs, loss_sum / max(examples, 1), alpha)
-    return loss_sum, examples
+        _finish_chunk(position, call, loss, n, time.perf_counter() - t0, done, config, update,
+                      on_chunk)
+        progress.update(done, position.epoch + 1, config.epochs,
+                        position.loss_sum / max(position.examples, 1),
+                        linear_decay(*schedule, done / total))
 
 
-def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words, epoch,
-                   progress, seed_epoch, tree):
+def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words,
+                   progress, seed_epoch, tree, position, on_chunk, update):
     """One epoch of tensor-built batches, stepped by `sgd_step` or by autograd + optimizer."""
     device = next(model.parameters()).device
-    done, total = words
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    examples = 0
+    total = words[1]
     table = table.to(device, torch.int64)
-    generator = epoch_generator(config.seed, seed_epoch, device)
-    batches = cbow_batches(corpus, keep_prob.to(device), table, config.window, config.negative,
-                           config.batch_size, generator, shrink=config.shrink_windows)
-    for batch in batches:
-        alpha = linear_decay(*schedule, done / total)
-        done += batch.words
-        if len(batch) == 0:
-            continue
-        b = batch.to(device)
-        if config.sg:
-            b = skipgram_pairs(b, table, config.negative, generator)
-        if optimizer is None:
-            loss = sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha)
-        else:
-            for group in optimizer.param_groups:
-                group["lr"] = alpha
-            optimizer.zero_grad(set_to_none=True)
-            loss = negative_sampling_loss(model(b.context, b.mask, b.target, b.negatives))
-            loss.sum().backward()
-            optimizer.step()
-            loss = loss.detach()
-        loss_sum += loss.sum()
-        examples += len(b)
-        if progress.due():
-            progress.update(done, epoch + 1, config.epochs, float(loss_sum) / max(examples, 1),
-                            alpha)
-    return float(loss_sum), examples
+    keep_prob = keep_prob.to(device)
+    for call, ids, starts, done in _pending_chunks(corpus, CHUNK_TOKENS, position, words[0]):
+        t0 = time.perf_counter()
+        generator = epoch_generator(config.seed, seed_epoch, device, call)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        examples = 0
+        for batch in chunk_batches(ids, starts, keep_prob, table, config.window,
+                                   config.negative, config.batch_size, generator,
+                                   shrink=config.shrink_windows):
+            alpha = linear_decay(*schedule, done / total)
+            done += batch.words
+            if len(batch) == 0:
+                continue
+            b = batch
+            if config.sg:
+                b = skipgram_pairs(b, table, config.negative, generator)
+            loss_sum += _step(model, b, alpha, optimizer).sum()
+            examples += len(b)
+            if progress.due():
+                progress.update(done, position.epoch + 1, config.epochs,
+                                (position.loss_sum + float(loss_sum))
+                                / max(position.examples + examples, 1), alpha)
+        _finish_chunk(position, call, float(loss_sum), examples, time.perf_counter() - t0, done,
+                      config, update, on_chunk)
+
+
+def _step(model: CBOW, b, alpha: float, optimizer) -> torch.Tensor:
+    """One update on batch `b`; returns its per-example loss (B,) before the update."""
+    if optimizer is None:
+        return sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha)
+    for group in optimizer.param_groups:
+        group["lr"] = alpha
+    optimizer.zero_grad(set_to_none=True)
+    loss = negative_sampling_loss(model(b.context, b.mask, b.target, b.negatives))
+    loss.sum().backward()
+    optimizer.step()
+    return loss.detach()

@@ -1,6 +1,7 @@
 """`Word2Vec`: the object users hold, with gensim's names — build_vocab (also update=True),
 build_vocab_from_freq, train (callbacks), predict_output_word, wv, save, load."""
 
+import contextlib
 import dataclasses
 import json
 import warnings
@@ -9,16 +10,32 @@ import numpy as np
 import torch
 from torch import nn
 
+from w2v.checkpoint import (
+    Checkpointer,
+    checkpoints,
+    latest,
+    optimizer_arrays,
+    optimizer_state,
+)
 from w2v.config import TrainConfig
 from w2v.corpus import check_sentences, open_corpus
 from w2v.encoding import EncodedCorpus, encode, scan
 from w2v.errors import W2VError
 from w2v.keyedvectors import KeyedVectors
 from w2v.model import CBOW, init_input_vectors
-from w2v.train import EpochStats, epoch_seed, resolve_device, train_model, uses_sparse_gradients
+from w2v.train import (
+    EpochStats,
+    Position,
+    TrainingDiverged,
+    epoch_seed,
+    resolve_device,
+    train_model,
+    uses_sparse_gradients,
+)
 from w2v.vocab import Vocab, count_words
 
 MODEL_KIND = "model"
+TRAINING_KEY = "training"  # a checkpoint's metadata entry: where training stands (JSON)
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 # gensim's CallbackAny2Vec methods, in the order train() fires them.
 CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
@@ -44,6 +61,7 @@ class Word2Vec:
         self.vocab: Vocab | None = None
         self.model: CBOW | None = None
         self.corpus: EncodedCorpus | None = None
+        self.corpus_file: str | None = None  # where self.corpus was read from: resumes re-read it
         self.history: list[EpochStats] = []
         self.decode_errors = 0
         self.corpus_count = 0  # sentences in the corpus of the last build_vocab (gensim's name)
@@ -115,8 +133,12 @@ class Word2Vec:
         self.decode_errors = getattr(sentences, "decode_errors", 0)
         self.corpus_count, self.corpus_total_words = len(corpus.starts) - 1, corpus.corpus_words
         self._set_vocab(grown, update)
-        self.corpus = corpus
+        self._set_corpus(corpus, corpus_file)
         return self
+
+    def _set_corpus(self, corpus: EncodedCorpus | None, corpus_file) -> None:
+        self.corpus = corpus
+        self.corpus_file = None if corpus_file is None else str(corpus_file)
 
     def build_vocab_from_freq(self, word_freq: dict, keep_raw_vocab: bool = False,
                               corpus_count: int | None = None, trim_rule=None,
@@ -140,7 +162,7 @@ class Word2Vec:
                                       c.sorted_vocab, c.null_word)
         self.corpus_count, self.corpus_total_words = corpus_count or 0, total
         self._set_vocab(grown, update)
-        self.corpus = None
+        self._set_corpus(None, None)
         return self
 
     def _check_update(self, vocab):
@@ -216,7 +238,8 @@ class Word2Vec:
         if corpus_iterable is not None and corpus_file is not None:
             raise W2VError("give corpus_iterable or corpus_file, not both")
         if corpus_iterable is not None or corpus_file is not None:
-            self.corpus = encode(self._sentences(corpus_iterable, corpus_file), self.vocab)
+            self._set_corpus(encode(self._sentences(corpus_iterable, corpus_file), self.vocab),
+                             corpus_file)
         if self.corpus is None:
             raise W2VError("this model holds no corpus (it was loaded, or built with "
                            "build_vocab_from_freq): pass corpus_iterable=... or "
@@ -225,8 +248,16 @@ class Word2Vec:
         config = self.config
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
+        run = {"first_epoch": len(self.history), "epochs": config.epochs,
+               "start_alpha": start_alpha, "end_alpha": end_alpha}
+        return self._run(run, Position(), None, callbacks)
+
+    def _run(self, run: dict, start: Position, optimizer_state, callbacks) -> tuple[int, int]:
+        """Train the epochs of one train() call, `run`, from `start`, saving checkpoints if
+        config.checkpoint_dir is set."""
+        config = dataclasses.replace(self.config, epochs=run["epochs"])
         callbacks = tuple(callbacks or ())
-        first = len(self.history)
+        first = run["first_epoch"]
 
         def epoch_hook(event, stats):
             if stats is not None:
@@ -234,9 +265,25 @@ class Word2Vec:
                 self._wv = None
             _fire(callbacks, f"on_epoch_{event}", self)
 
+        def save(path, position, optimizer):
+            self._save_checkpoint(path, run, position, optimizer)
+
+        checkpointer = (Checkpointer(config.checkpoint_dir, config.checkpoint_every, save)
+                        if config.checkpoint_dir else contextlib.nullcontext())
         _fire(callbacks, "on_train_begin", self)
-        train_model(self.model, self.corpus, self.vocab, config, start_alpha, end_alpha,
-                    progress_stream=self.progress, first_epoch=first, epoch_hook=epoch_hook)
+        with checkpointer:
+            try:
+                train_model(self.model, self.corpus, self.vocab, config, run["start_alpha"],
+                            run["end_alpha"], progress_stream=self.progress, first_epoch=first,
+                            epoch_hook=epoch_hook, start=start,
+                            chunk_hook=checkpointer if config.checkpoint_dir else None,
+                            optimizer_state=optimizer_state)
+            except TrainingDiverged as e:
+                kept = checkpoints(config.checkpoint_dir) if config.checkpoint_dir else []
+                if kept:
+                    raise TrainingDiverged(f"{e}; the last good checkpoint, {kept[-1]}, is "
+                                           "kept") from None
+                raise
         self._wv = None
         _fire(callbacks, "on_train_end", self)
         done = self.history[first:]
@@ -314,6 +361,9 @@ class Word2Vec:
 
         The file is a native vectors file too: `w2v similar model.w2v WORD` reads it.
         """
+        self._write(path, {}, {})
+
+    def _write(self, path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
         from w2v.formats import write_native
 
         if self.model is None:
@@ -324,10 +374,64 @@ class Word2Vec:
             extra["syn1"] = m.hs_embed.weight.detach().cpu().numpy()
         write_native(
             path, self.vocab.words, m.in_embed.weight.detach().cpu().numpy(), self.vocab.counts,
-            extra=extra,
+            extra={**extra, **tensors},
             metadata={"kind": MODEL_KIND, "config": json.dumps(self.config.to_dict()),
-                      "corpus_words": str(self.vocab.corpus_words)},
+                      "corpus_words": str(self.vocab.corpus_words), **metadata},
         )
+
+    def _save_checkpoint(self, path, run: dict, position: Position, optimizer) -> None:
+        """The model plus what resuming needs: the train() call, its position, the history so
+        far, optimizer state, and the corpus to re-read and check."""
+        for table in self.model.parameters():
+            if not torch.isfinite(table).all():
+                raise TrainingDiverged(f"training diverged: the weights hold NaN or infinite "
+                                       f"values in epoch {position.epoch + 1}; lower alpha "
+                                       f"(now {self.config.alpha})")
+        arrays, optimizer_meta = optimizer_arrays(optimizer)
+        state = {
+            "run": run, "position": dataclasses.asdict(position),
+            "history": [dataclasses.asdict(h) for h in self.history],
+            "optimizer": optimizer_meta, "corpus_file": self.corpus_file,
+            "corpus_ids": len(self.corpus), "corpus_sentences": len(self.corpus.starts) - 1,
+        }
+        self._write(path, arrays, {TRAINING_KEY: json.dumps(state)})
+
+    @classmethod
+    def resume(cls, checkpoint_dir, corpus_iterable=None, corpus_file=None, progress=None,
+               callbacks=()) -> "Word2Vec":
+        """Continue the training saved in `checkpoint_dir` from its newest checkpoint and return
+        the finished model. The corpus is re-read from the path the run was given (or pass the
+        same corpus again); with workers=1 and a seed, the result is bit-identical to a run
+        that was never stopped."""
+        from w2v.formats import read_native_extra
+
+        path = latest(checkpoint_dir)
+        self = cls.load(path)
+        self.progress = progress
+        _, metadata = read_native_extra(path, [])
+        if TRAINING_KEY not in metadata:
+            raise W2VError(f"{path} is a model without training state; load it with "
+                           "Word2Vec.load and call train()")
+        state = json.loads(metadata[TRAINING_KEY])
+        names = list(state["optimizer"].get("tensors", {}))
+        arrays, _ = read_native_extra(path, names)
+        if corpus_iterable is None and corpus_file is None:
+            corpus_file = state["corpus_file"]
+            if corpus_file is None:
+                raise W2VError("the run trained on sentences given in Python: pass the same "
+                               "corpus_iterable=... to resume()")
+        self._set_corpus(encode(self._sentences(corpus_iterable, corpus_file), self.vocab),
+                         corpus_file)
+        found = (len(self.corpus), len(self.corpus.starts) - 1)
+        if found != (state["corpus_ids"], state["corpus_sentences"]):
+            raise W2VError(f"the corpus {corpus_file or '(sentences)'} now holds {found[0]:,} "
+                           f"known words in {found[1]:,} sentences, the checkpointed run had "
+                           f"{state['corpus_ids']:,} in {state['corpus_sentences']:,}: resume "
+                           "with the corpus the run was started on")
+        self.history = [EpochStats(**h) for h in state["history"]]
+        self._run(state["run"], Position(**state["position"]),
+                  optimizer_state(arrays, state["optimizer"]), callbacks)
+        return self
 
     @classmethod
     def load(cls, path) -> "Word2Vec":
@@ -344,6 +448,7 @@ class Word2Vec:
         tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
         self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
+        self.corpus_file = None
         self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
         self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
                           hs=bool(self.config.hs))

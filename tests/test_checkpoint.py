@@ -1,0 +1,212 @@
+"""Checkpoints: a run stopped at any point and resumed ends with the vectors of a run never
+stopped (bit for bit with one worker), through the API and through the CLI killed with SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from test_cli import SRC
+
+from w2v import KeyedVectors, Word2Vec
+from w2v.checkpoint import Checkpointer, TrainingInterrupted, checkpoints, latest
+from w2v.errors import W2VError
+from w2v.train import Position, TrainingDiverged
+
+SETTINGS = dict(vector_size=24, min_count=3, epochs=3, workers=1, seed=7, tokenize=True,
+                lowercase=True)
+
+
+@pytest.fixture(scope="module")
+def moby(novels):
+    return novels / "melville_moby_dick.txt"
+
+
+@pytest.fixture(scope="module")
+def reference(moby):
+    """The uninterrupted run every resumed one must equal."""
+    return Word2Vec(corpus_file=moby, **SETTINGS)
+
+
+class SignalAt:
+    """A callback that sends this process `signum` when epoch `epoch` (1-based) begins."""
+
+    def __init__(self, epoch: int, signum=signal.SIGINT):
+        self.epoch, self.signum, self.seen = epoch, signum, 0
+
+    def on_epoch_begin(self, model):
+        self.seen += 1
+        if self.seen == self.epoch:
+            os.kill(os.getpid(), self.signum)
+
+
+def test_signal_saves_then_resume_is_bit_identical(moby, reference, tmp_path):
+    folder = tmp_path / "ck"
+    model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **SETTINGS)
+    model.build_vocab(corpus_file=moby)
+    with pytest.raises(TrainingInterrupted) as stop:
+        model.train(callbacks=[SignalAt(2)])
+    # Saved after the first chunk of epoch 2, not at the epoch end before it.
+    assert stop.value.path.name == "checkpoint-0001-000001.w2v"
+    assert stop.value.signum == signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+    resumed = Word2Vec.resume(folder)
+    assert np.array_equal(resumed.wv.vectors, reference.wv.vectors)
+    assert np.array_equal(resumed.model.out_embed.weight.detach().numpy(),
+                          reference.model.out_embed.weight.detach().numpy())
+    assert resumed.epoch_losses == reference.epoch_losses
+    assert [h.epoch for h in resumed.history] == [1, 2, 3]
+
+
+def test_resume_restores_the_optimizer_state(moby, tmp_path):
+    settings = {**SETTINGS, "epochs": 2, "update": "autograd", "optimizer": "adam",
+                "alpha": 0.002, "batch_size": 512}
+    whole = Word2Vec(corpus_file=moby, **settings)
+    folder = tmp_path / "ck"
+    model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **settings)
+    model.build_vocab(corpus_file=moby)
+    with pytest.raises(TrainingInterrupted):
+        model.train(callbacks=[SignalAt(2)])
+    resumed = Word2Vec.resume(folder)
+    assert np.array_equal(resumed.wv.vectors, whole.wv.vectors)
+
+
+def test_only_the_newest_checkpoints_are_kept(moby, tmp_path):
+    folder = tmp_path / "ck"
+    Word2Vec(corpus_file=moby, checkpoint_dir=str(folder), checkpoint_every=1e-9, **SETTINGS)
+    names = [p.name for p in checkpoints(folder)]
+    assert len(names) == 2 and names[-1] == "checkpoint-0003-000000.w2v"
+    # A checkpoint is a model file too.
+    assert KeyedVectors.load(folder / names[-1]).vector_size == SETTINGS["vector_size"]
+
+
+def test_checkpointer_saves_on_epoch_end_and_by_time(tmp_path, monkeypatch):
+    saved = []
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    with Checkpointer(tmp_path, every_minutes=1, save=lambda p, pos, o: saved.append(p.name)) as c:
+        c(Position(0, 1), None, epoch_end=False)
+        clock[0] = 61.0
+        c(Position(0, 2), None, epoch_end=False)
+        c(Position(0, 3), None, epoch_end=False)
+        c(Position(1, 0), None, epoch_end=True)
+    assert saved == ["checkpoint-0000-000002.w2v", "checkpoint-0001-000000.w2v"]
+
+
+def test_resume_refuses_a_missing_run_or_a_changed_corpus(moby, novels, tmp_path):
+    with pytest.raises(W2VError, match="no such folder"):
+        latest(tmp_path / "nope")
+    with pytest.raises(W2VError, match="no checkpoint"):
+        Word2Vec.resume(tmp_path)
+    folder = tmp_path / "ck"
+    Word2Vec(corpus_file=moby, checkpoint_dir=str(folder), **{**SETTINGS, "epochs": 1})
+    other = novels / "carroll_alice_in_wonderland.txt"
+    with pytest.raises(W2VError, match="the corpus the run was started on"):
+        Word2Vec.resume(folder, corpus_file=other)
+
+
+class Poison:
+    """A fault injected after epoch 1: one word's vector becomes NaN."""
+
+    def on_epoch_end(self, model):
+        with torch.no_grad():
+            model.model.in_embed.weight[1] = float("nan")
+
+
+def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(moby, tmp_path):
+    folder = tmp_path / "ck"
+    model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=1e-9, **SETTINGS)
+    model.build_vocab(corpus_file=moby)
+    with pytest.raises(TrainingDiverged, match="lower alpha") as stop:
+        model.train(callbacks=[Poison()])
+    assert "is kept" in str(stop.value)
+    good = KeyedVectors.load(latest(folder))
+    assert np.isfinite(good.vectors).all()
+
+
+def test_a_learning_rate_far_too_high_is_named(moby):
+    with pytest.raises(TrainingDiverged, match="batch_size=4096"):
+        Word2Vec(corpus_file=moby, **{**SETTINGS, "update": "batched", "batch_size": 4096,
+                                      "alpha": 1e30, "epochs": 1})
+
+
+# --- the command line, killed for real ------------------------------------------------------
+
+def _w2v(*argv) -> list[str]:
+    return [sys.executable, "-m", "w2v", "train", *map(str, argv)]
+
+
+ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+CLI_FLAGS = ("--vector-size", 24, "--min-count", 3, "--epochs", 3, "--workers", 1, "--seed", 7,
+             "--tokenize", "--lowercase", "--quiet")
+
+
+def _progress(folder) -> tuple[int, int]:
+    found = checkpoints(folder) if folder.exists() else []
+    if not found:
+        return (-1, -1)
+    epoch, chunk = found[-1].stem.split("-")[1:]
+    return int(epoch), int(chunk)
+
+
+@pytest.fixture(scope="module")
+def cli_reference(moby, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "ref.bin"
+    done = subprocess.run(_w2v(moby, "-o", out, *CLI_FLAGS), env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("kill_after", [(0, 2), (1, 5), (2, 0)])
+def test_sigkill_then_resume_gives_the_same_file(moby, cli_reference, tmp_path, kill_after):
+    folder, out = tmp_path / "ck", tmp_path / "out.bin"
+    job = subprocess.Popen(_w2v(moby, "-o", out, *CLI_FLAGS, "--checkpoint-dir", folder,
+                                "--checkpoint-every", 1e-9), env=ENV,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _progress(folder) < kill_after and job.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert job.returncode in (-signal.SIGKILL, 0)  # 0: it finished before the kill landed
+    if job.returncode == 0:
+        pytest.skip("the run finished before it could be killed")
+    assert not out.exists()
+    done = subprocess.run(_w2v("--resume", folder, "--quiet"), env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == cli_reference
+
+
+def test_sigterm_saves_and_says_how_to_resume(moby, cli_reference, tmp_path):
+    folder, out = tmp_path / "ck", tmp_path / "out.bin"
+    job = subprocess.Popen(_w2v(moby, "-o", out, *CLI_FLAGS, "--checkpoint-dir", folder,
+                                "--checkpoint-every", 0), env=ENV, stderr=subprocess.PIPE,
+                           text=True)
+    deadline = time.monotonic() + 120
+    while _progress(folder) < (1, 0):
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.005)
+    job.send_signal(signal.SIGTERM)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 128 + signal.SIGTERM
+    assert f"continue with: w2v train --resume {folder}" in err
+    assert "Traceback" not in err
+    done = subprocess.run(_w2v("--resume", folder, "--quiet"), env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == cli_reference
+
+
+def test_resume_without_a_run_is_one_line(tmp_path):
+    done = subprocess.run(_w2v("--resume", tmp_path), env=ENV, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("w2v: error: cannot resume") and done.stderr.count("\n") == 1
