@@ -149,3 +149,13 @@ def test_hs_model_saves_and_loads_its_tree_table(austen, tmp_path):
     model.save(tmp_path / "m.w2v")
     loaded = Word2Vec.load(tmp_path / "m.w2v")
     assert torch.equal(loaded.model.hs_embed.weight, model.model.hs_embed.weight)
+
+
+def test_trace_records_each_chunk_in_order(austen):
+    model = Word2Vec(austen, vector_size=16, min_count=3, epochs=2, workers=1)
+    words = [p.words for p in model.trace]
+    assert len(model.trace) >= 4 and words == sorted(words)
+    assert words[-1] == sum(h.words for h in model.history)
+    alphas = [p.alpha for p in model.trace]
+    assert alphas == sorted(alphas, reverse=True) and alphas[-1] == pytest.approx(1e-4)
+    assert all(p.loss > 0 and p.words_per_second > 0 for p in model.trace)

@@ -56,6 +56,17 @@ class Position:
     seconds: float = 0.0
 
 
+@dataclass
+class TracePoint:
+    """One corpus chunk: words done by its end, its mean loss per example, the learning rate at
+    its end, and its speed in raw corpus words per second."""
+
+    words: float
+    loss: float
+    alpha: float
+    words_per_second: float
+
+
 class TrainingDiverged(W2VError):
     """The loss or the weights became NaN or infinite."""
 
@@ -160,6 +171,7 @@ def train_model(
     start: Position | None = None,
     chunk_hook=None,
     optimizer_state: dict | None = None,
+    trace: list | None = None,
 ) -> list[EpochStats]:
     """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats.
 
@@ -167,7 +179,8 @@ def train_model(
     random draws differ. `epoch_hook(event, stats)`, if given, is called with ("begin", None)
     before each epoch and ("end", that epoch's EpochStats) after it (Word2Vec's callbacks).
     `chunk_hook(position, optimizer, epoch_end)` is called after every corpus chunk (checkpoints
-    hang there); `start` and `optimizer_state` resume a call from a saved position.
+    hang there); `start` and `optimizer_state` resume a call from a saved position. A `trace`
+    list gets a TracePoint per chunk (for loss curves).
     Raises TrainingDiverged at the first chunk whose loss is not finite."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
@@ -196,9 +209,11 @@ def train_model(
         if epoch_hook is not None and position.chunk == 0:
             epoch_hook("begin", None)
 
-        def on_chunk(position, epoch_end=False):
+        def on_chunk(position, point: TracePoint):
+            if trace is not None:
+                trace.append(point)
             if chunk_hook is not None:
-                chunk_hook(position, optimizer, epoch_end)
+                chunk_hook(position, optimizer, False)
 
         run_epoch(model, corpus, config, keep_prob, table, schedule, optimizer,
                   words=(epoch * epoch_words, total_words), progress=progress,
@@ -209,7 +224,8 @@ def train_model(
                                   position.seconds, position.loss_sum))
         if epoch_hook is not None:
             epoch_hook("end", history[-1])
-        on_chunk(Position(epoch + 1), epoch_end=True)
+        if chunk_hook is not None:
+            chunk_hook(Position(epoch + 1), optimizer, True)
     progress.close()
     return history
 
@@ -225,13 +241,15 @@ def _pending_chunks(corpus: EncodedCorpus, largest: int, position: Position, don
 
 
 def _finish_chunk(position: Position, index: int, loss: float, examples: int, seconds: float,
-                  words: float, config: TrainConfig, update: str, on_chunk) -> None:
+                  words: float, config: TrainConfig, update: str, on_chunk, alpha: float,
+                  chunk_words: float) -> None:
     check_finite(loss, position.epoch + 1, words, config, update)
     position.chunk = index + 1
     position.loss_sum += loss
     position.examples += examples
     position.seconds += seconds
-    on_chunk(position)
+    on_chunk(position, TracePoint(words, loss / max(examples, 1), alpha,
+                                  chunk_words / max(seconds, 1e-9)))
 
 
 def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words,
@@ -252,11 +270,11 @@ def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, 
                                epoch_seed(config.seed, seed_epoch, call),
                                config.workers or os.cpu_count() or 1)
         done += float(len(ids))
+        alpha = linear_decay(*schedule, done / total)
         _finish_chunk(position, call, loss, n, time.perf_counter() - t0, done, config, update,
-                      on_chunk)
+                      on_chunk, alpha, float(len(ids)))
         progress.update(done, position.epoch + 1, config.epochs,
-                        position.loss_sum / max(position.examples, 1),
-                        linear_decay(*schedule, done / total))
+                        position.loss_sum / max(position.examples, 1), alpha)
 
 
 def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words,
@@ -288,7 +306,8 @@ def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer,
                                 (position.loss_sum + float(loss_sum))
                                 / max(position.examples + examples, 1), alpha)
         _finish_chunk(position, call, float(loss_sum), examples, time.perf_counter() - t0, done,
-                      config, update, on_chunk)
+                      config, update, on_chunk, linear_decay(*schedule, done / total),
+                      float(len(ids)))
 
 
 def _step(model: CBOW, b, alpha: float, optimizer) -> torch.Tensor:

@@ -26,6 +26,7 @@ from w2v.model import CBOW, init_input_vectors
 from w2v.train import (
     EpochStats,
     Position,
+    TracePoint,
     TrainingDiverged,
     epoch_seed,
     resolve_device,
@@ -63,6 +64,7 @@ class Word2Vec:
         self.corpus: EncodedCorpus | None = None
         self.corpus_file: str | None = None  # where self.corpus was read from: resumes re-read it
         self.history: list[EpochStats] = []
+        self.trace: list[TracePoint] = []  # per corpus chunk: words, loss, alpha, words/s
         self.decode_errors = 0
         self.corpus_count = 0  # sentences in the corpus of the last build_vocab (gensim's name)
         self.corpus_total_words = 0  # raw words in it, in-vocabulary or not
@@ -277,7 +279,7 @@ class Word2Vec:
                             run["end_alpha"], progress_stream=self.progress, first_epoch=first,
                             epoch_hook=epoch_hook, start=start,
                             chunk_hook=checkpointer if config.checkpoint_dir else None,
-                            optimizer_state=optimizer_state)
+                            optimizer_state=optimizer_state, trace=self.trace)
             except TrainingDiverged as e:
                 kept = checkpoints(config.checkpoint_dir) if config.checkpoint_dir else []
                 if kept:
@@ -448,7 +450,7 @@ class Word2Vec:
         tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
         self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
-        self.corpus_file = None
+        self.corpus_file, self.trace = None, []
         self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
         self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
                           hs=bool(self.config.hs))
