@@ -1,9 +1,15 @@
 """Streaming corpus readers: iterables of sentences (lists of str) that can be re-iterated.
 
-Nothing here holds a whole file in memory: text8's single 100 MB line is read in blocks and cut
-into sentences of at most `max_sentence_length` words. Compressed files (.gz, .bz2, .xz) are read
-transparently. Invalid UTF-8 is replaced, never fatal, and counted in `decode_errors`; the caller
-reports it once.
+Nothing here holds a whole file, or a whole line, in memory: files are read in blocks of at most
+`BLOCK` bytes, a word split across two blocks is joined, and sentences (LineSentence: lines;
+Text8Corpus: the whole stream) are cut into pieces of at most `max_sentence_length` words as they
+fill. Compressed files (.gz, .bz2, .xz) are read transparently. Invalid UTF-8 is replaced, never
+fatal, and counted in `decode_errors`; the caller reports it once.
+
+A token longer than `MAX_WORD` characters (a base64 blob, a minified script) is cut to its first
+`MAX_WORD` characters, counted in `truncated_words` and reported by one warning per pass.
+word2vec.c does the same at 100 bytes; the larger limit leaves every real word, URLs included,
+as gensim reads it, and keeps memory bounded whatever the file holds.
 """
 
 import bz2
@@ -12,13 +18,18 @@ import gzip
 import lzma
 import os
 import re
+import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from w2v.errors import W2VError
 
 BLOCK = 1 << 20  # bytes per read: large enough to amortise, small enough to keep memory flat
+MAX_WORD = 1000  # characters kept of an over-long token
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# What a damaged compressed file or a failing disk raises while being read.
+_READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 # Words are runs of letters, digits, apostrophes inside words, and hyphens inside words.
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
@@ -41,24 +52,77 @@ def open_binary(path):
     try:
         return opener(path, "rb")
     except OSError as e:
-        raise W2VError(f"cannot read corpus file {path}: {e.strerror or e}") from e
+        raise W2VError(f"cannot read corpus file {path}: {e.strerror or e}; check its "
+                       "permissions") from e
 
 
-class _Decoder:
-    """Incremental UTF-8 decoding that replaces bad bytes and counts them."""
+def _read_error(path, offset: int, err: Exception) -> W2VError:
+    reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+    unpacked = " of its decompressed data" if Path(path).suffix.lower() in _OPENERS else ""
+    return W2VError(f"cannot read corpus file {path} at byte offset {offset}{unpacked}: "
+                    f"{reason}; the file is damaged or unreadable, replace it")
 
-    def __init__(self):
-        self.errors = 0
+
+def _blocks(f, path, by_line: bool) -> Iterator[bytes]:
+    """The file's bytes in pieces of at most BLOCK bytes; by line, a piece ends at a newline."""
+    read = f.readline if by_line else f.read
+    offset = 0
+    while True:
+        try:
+            raw = read(BLOCK)
+        except _READ_ERRORS as err:
+            raise _read_error(path, offset, err) from err
+        if not raw:
+            return
+        offset += len(raw)
+        yield raw
+
+
+class _Pass:
+    """One pass over a file: incremental UTF-8 decoding that replaces and counts bad bytes, and
+    the split into words that cuts and counts over-long tokens."""
+
+    def __init__(self, lowercase: bool, tokenize_text: bool):
+        self.lowercase, self.tokenize_text = lowercase, tokenize_text
+        self.decode_errors = self.truncated = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
-    def __call__(self, data: bytes, final: bool = False) -> str:
+    def decode(self, data: bytes, final: bool = False) -> str:
         text = self._decoder.decode(data, final)
-        self.errors += text.count("\ufffd")
+        self.decode_errors += text.count("\ufffd")
         return text
+
+    def words(self, text: str) -> list[str]:
+        """The words of `text`, which ends between words."""
+        if len(text) > MAX_WORD:  # shorter text cannot hold an over-long token
+            words = text.split()
+            if words and max(map(len, words)) > MAX_WORD:
+                self.truncated += sum(len(w) > MAX_WORD for w in words)
+                words = [w[:MAX_WORD] for w in words]
+                text = " ".join(words)
+            if not (self.tokenize_text or self.lowercase):
+                return words
+        if self.tokenize_text:
+            return tokenize(text, self.lowercase)
+        return (text.lower() if self.lowercase else text).split()
+
+
+def _split_unfinished(text: str) -> tuple[str, str]:
+    """(the whole words of `text`, the word it may end inside), the latter capped at
+    MAX_WORD + 1 characters: it will be cut anyway, and one more keeps it counted as cut."""
+    if not text or text[-1].isspace():
+        return text, ""
+    cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+    head, tail = text[: cut + 1], text[cut + 1 :]
+    if len(tail) > MAX_WORD:  # other (Unicode) whitespace may still split it
+        words = tail.split()
+        head += " ".join(words[:-1]) + " "
+        tail = words[-1]
+    return head, tail[: MAX_WORD + 1]
 
 
 class _Reader:
-    """Shared options for the file readers: cutting long sentences and optional tokenizing."""
+    """Shared options and the block-by-block splitting into words and sentences."""
 
     def __init__(self, max_sentence_length=10000, lowercase=False, tokenize_text=False):
         if max_sentence_length < 1:
@@ -67,20 +131,55 @@ class _Reader:
         self.lowercase = lowercase
         self.tokenize_text = tokenize_text
         self.decode_errors = 0
-
-    def _words(self, text: str) -> list[str]:
-        if self.tokenize_text:
-            return tokenize(text, self.lowercase)
-        return (text.lower() if self.lowercase else text).split()
+        self.truncated_words = 0
 
     def _cut(self, words: list[str]) -> Iterator[list[str]]:
         n = self.max_sentence_length
         for start in range(0, len(words), n):
             yield words[start : start + n]
 
+    def _sentences(self, path, by_line: bool, limit: int | None = None) -> Iterator[list[str]]:
+        """Sentences of the file at `path`: one per line when `by_line`, else of the whole
+        stream, each cut at max_sentence_length words; `limit` stops after that many lines."""
+        state = _Pass(self.lowercase, self.tokenize_text)
+        n, lines = self.max_sentence_length, 0
+        pending: list[str] = []
+        tail = ""
+        with open_binary(path) as f:
+            for raw in _blocks(f, path, by_line):
+                head, tail = _split_unfinished(tail + state.decode(raw))
+                words = state.words(head)
+                if by_line and raw[-1:] == b"\n":
+                    if pending:
+                        words, pending = pending + words, []
+                    if len(words) > n:
+                        yield from self._cut(words)
+                    elif words:
+                        yield words
+                    lines += 1
+                    if limit is not None and lines >= limit:
+                        break
+                    continue
+                pending += words
+                if len(pending) >= n:
+                    full = len(pending) // n * n
+                    yield from self._cut(pending[:full])
+                    pending = pending[full:]
+            else:
+                tail += state.decode(b"", final=True)
+                yield from self._cut(pending + state.words(tail + " "))
+        self.decode_errors, self.truncated_words = state.decode_errors, state.truncated
+        if state.truncated:
+            warnings.warn(f"{path}: {state.truncated} tokens longer than {MAX_WORD} characters "
+                          f"were cut to their first {MAX_WORD}", UserWarning, stacklevel=3)
+
 
 class LineSentence(_Reader):
-    """One sentence per line, words separated by whitespace (gensim's LineSentence)."""
+    """One sentence per line, words separated by whitespace (gensim's LineSentence).
+
+    A line longer than max_sentence_length words gives several sentences, as in gensim; a line
+    of any length is read a block at a time.
+    """
 
     def __init__(self, source, limit=None, **options):
         super().__init__(**options)
@@ -89,23 +188,15 @@ class LineSentence(_Reader):
         open_binary(self.source).close()
 
     def __iter__(self) -> Iterator[list[str]]:
-        decode = _Decoder()
-        with open_binary(self.source) as f:
-            for i, raw in enumerate(f):
-                if self.limit is not None and i >= self.limit:
-                    break
-                words = self._words(decode(raw))
-                if words:
-                    yield from self._cut(words)
-            decode(b"", final=True)
-        self.decode_errors = decode.errors
+        if self.limit is not None and self.limit <= 0:
+            return iter(())
+        return self._sentences(self.source, by_line=True, limit=self.limit)
 
 
 class Text8Corpus(_Reader):
     """A file read as one stream of words (text8's single line), cut into fixed-length sentences.
 
-    Lines, if any, do not end sentences. The file is read in blocks; a word split across two
-    blocks is joined, so memory stays at one block plus one sentence.
+    Lines, if any, do not end sentences. Memory stays at one block plus one sentence.
     """
 
     def __init__(self, source, **options):
@@ -114,28 +205,7 @@ class Text8Corpus(_Reader):
         open_binary(self.source).close()
 
     def __iter__(self) -> Iterator[list[str]]:
-        decode = _Decoder()
-        pending: list[str] = []
-        tail = ""
-        with open_binary(self.source) as f:
-            while block := f.read(BLOCK):
-                text = tail + decode(block)
-                # A block may end inside a word: keep the unfinished word for the next block.
-                cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
-                text, tail = (text[: cut + 1], text[cut + 1 :]) if cut >= 0 else ("", text)
-                pending.extend(self._words(text))
-                while len(pending) >= self.max_sentence_length:
-                    yield pending[: self.max_sentence_length]
-                    del pending[: self.max_sentence_length]
-                if len(tail) > 100 * BLOCK:
-                    raise W2VError(
-                        f"{self.source}: a single 'word' longer than {100 * BLOCK} bytes near "
-                        f"byte {f.tell()}; this is not a text corpus"
-                    )
-            pending.extend(self._words(tail + decode(b"", final=True)))
-        if pending:
-            yield from self._cut(pending)
-        self.decode_errors = decode.errors
+        return self._sentences(self.source, by_line=False)
 
 
 class PathLineSentences(_Reader):
@@ -152,17 +222,21 @@ class PathLineSentences(_Reader):
         self._options = options
 
     def __iter__(self) -> Iterator[list[str]]:
-        self.decode_errors = 0
+        self.decode_errors = self.truncated_words = 0
         for path in self.files:
             reader = LineSentence(path, **self._options)
             yield from reader
             self.decode_errors += reader.decode_errors
+            self.truncated_words += reader.truncated_words
 
 
 def looks_like_one_line(path, probe: int = BLOCK) -> bool:
     """True for text8-style files: no newline in the first `probe` bytes of a large file."""
     with open_binary(path) as f:
-        head = f.read(probe)
+        try:
+            head = f.read(probe)
+        except _READ_ERRORS as err:
+            raise _read_error(path, 0, err) from err
     return len(head) == probe and b"\n" not in head
 
 

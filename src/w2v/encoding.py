@@ -135,7 +135,9 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
         counts = _flush(buffer, writer, counts, len(words))
         provisional = writer.finish()
     if total == 0:
-        raise W2VError("the corpus is empty: it holds no words")
+        source = getattr(sentences, "source", None)
+        where = f" {source}" if source is not None else ""
+        raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with text")
     vocab = Vocab.from_counts(dict(zip(words, counts.tolist(), strict=True)), min_count,
                               max_final_vocab, total, trim_rule, sorted_vocab, null_word)
     remap = np.full(len(words), -1, dtype=np.int32)

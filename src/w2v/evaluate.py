@@ -296,6 +296,8 @@ def evaluate_word_pairs(kv, path, delimiter="\t", restrict_vocab=300000, case_in
     """
     expected = (f"word-pair files hold lines 'word1{delimiter}word2{delimiter}score' separated by "
                 f"{delimiter!r}, and '#' comment lines")
+    if not isinstance(delimiter, str) or not delimiter:
+        raise W2VError(f"delimiter must be a non-empty string, got {delimiter!r}; e.g. '\\t'")
     limit = _check_restrict(restrict_vocab, kv)
     ok_vocab, _ = _vocab(kv, limit, case_insensitive)
     gold, model = [], []
@@ -313,6 +315,9 @@ def evaluate_word_pairs(kv, path, delimiter="\t", restrict_vocab=300000, case_in
         except ValueError:
             raise W2VError(f"{path}, line {line_no}: score {score.strip()!r} is not a number; "
                            f"{expected}") from None
+        if not math.isfinite(score):
+            raise W2VError(f"{path}, line {line_no}: score {fields[2].strip()!r} is not finite; "
+                           f"{expected}")
         if case_insensitive:
             a, b = a.upper(), b.upper()
         if a not in ok_vocab or b not in ok_vocab:

@@ -19,12 +19,14 @@ import codecs
 import contextlib
 import gzip
 import json
+import math
 import mmap
 import os
 import re
 import struct
 import warnings
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -49,6 +51,7 @@ _HEADER_RE = re.compile(rb"[ \t]*(\d+)[ \t]+(\d+)[ \t\r]*")
 _HEADER_MAX_BYTES = 1024
 # Reading allocates the requested size up front, so a lying header must not choose it alone.
 _DETECT_MAX_BYTES = 1 << 26
+_GZIP_CHUNK = 1 << 20  # bytes decompressed at a time: each read allocates that much
 _WRITE_CHUNK_ROWS = 10_000
 _F32 = np.dtype("<f4")
 _I64 = np.dtype("<i8")
@@ -64,8 +67,29 @@ def _write_error(path, err: OSError) -> W2VError:
     return W2VError(f"cannot write {path}: {reason}; free disk space or choose another path")
 
 
-def _gzip_error(path) -> W2VError:
-    return W2VError(f"cannot read {path}: gzip data truncated or corrupt; re-download the file")
+def _gzip_error(path, offset: int | None = None) -> W2VError:
+    where = "" if offset is None else f" after {offset} decompressed bytes"
+    return W2VError(f"cannot read {path}: gzip data truncated or corrupt{where}; re-download "
+                    "the file")
+
+
+def _gunzip(f, path) -> bytes:
+    """The decompressed contents of the gzip file `f`; a failure names how far it got."""
+    parts, offset = [], 0
+    try:
+        with gzip.GzipFile(fileobj=f) as g:
+            while chunk := g.read(_GZIP_CHUNK):
+                parts.append(chunk)
+                offset += len(chunk)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise _gzip_error(path, offset) from err
+    return b"".join(parts)
+
+
+def _short(value, limit: int = 120) -> str:
+    """repr of a value from a file, cut: a hostile header may hold megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @contextlib.contextmanager
@@ -79,15 +103,11 @@ def _file_bytes(path) -> Iterator[bytes | mmap.mmap]:
             magic = f.read(2)
             if magic == _GZIP_MAGIC:
                 f.seek(0)
-                with gzip.GzipFile(fileobj=f) as g:
-                    data = g.read()
-                mapped = None
+                data, mapped = _gunzip(f, path), None
             elif not magic:
                 data, mapped = b"", None
             else:
                 mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (EOFError, zlib.error) as err:
-        raise _gzip_error(path) from err
     except OSError as err:
         raise _read_error(path, err) from err
     if mapped is None:
@@ -101,13 +121,18 @@ def _read_head(path, n: int) -> bytes:
     """The first `n` bytes of the file (decompressed when gzip)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(n)
+            # read(n) allocates n bytes up front: ask for no more than the file holds.
+            head = f.read(min(n, os.fstat(f.fileno()).st_size))
             if head[:2] != _GZIP_MAGIC:
                 return head
             f.seek(0)
             with gzip.GzipFile(fileobj=f) as g:
-                return g.read(n)
-    except (EOFError, zlib.error) as err:
+                parts, size = [], 0
+                while size < n and (part := g.read(min(n - size, _GZIP_CHUNK))):
+                    parts.append(part)
+                    size += len(part)
+                return b"".join(parts)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise _gzip_error(path) from err
     except OSError as err:
         raise _read_error(path, err) from err
@@ -275,8 +300,11 @@ def _read_text(buf, path, start: int, rows: int, dim: int, vocab_size: int, unic
         rests.append(rest)
         pos = end + 1
     try:
-        values = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
-    except ValueError:
+        # numpy warns (and will raise) when the text holds something that is not a number.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            values = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
+    except (ValueError, DeprecationWarning):
         values = None
     if values is None or values.size != rows * dim:
         raise _locate_bad_value(path, rests, dim)
@@ -457,7 +485,7 @@ def _native_header(path) -> tuple[dict, int, int]:
         raise _read_error(path, err) from err
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise W2VError(
             f"{path}: the header at byte offset 8 is not JSON ({err}); the file is damaged, "
             "re-save it"
@@ -467,7 +495,7 @@ def _native_header(path) -> tuple[dict, int, int]:
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or meta.get("format") != NATIVE_METADATA["format"]:
         raise W2VError(
-            f"{path}: a safetensors file but not a w2v one (__metadata__ {meta!r}); "
+            f"{path}: a safetensors file but not a w2v one (__metadata__ {_short(meta)}); "
             "save vectors with w2v to get one"
         )
     if meta.get("version") != NATIVE_METADATA["version"]:
@@ -483,7 +511,8 @@ def _tensor(path, header: dict, name: str, dtype: str, ndim: int, data_size: int
     itemsize = {"F32": 4, "I64": 8, "U8": 1}[dtype]
     entry = header.get(name)
     if not isinstance(entry, dict):
-        raise W2VError(f"{path}: the header has no {name!r} tensor; re-save the file")
+        raise W2VError(f"{path}: the header at byte offset 8 has no {name!r} tensor; re-save "
+                       "the file")
     shape, offsets = entry.get("shape"), entry.get("data_offsets")
     ok = (
         entry.get("dtype") == dtype
@@ -496,10 +525,12 @@ def _tensor(path, header: dict, name: str, dtype: str, ndim: int, data_size: int
     )
     if ok:
         begin, end = offsets
-        ok = 0 <= begin <= end <= data_size and end - begin == itemsize * int(np.prod(shape))
+        # math.prod of Python ints cannot overflow, as numpy's int64 product would.
+        ok = 0 <= begin <= end <= data_size and end - begin == itemsize * math.prod(shape)
     if not ok:
         raise W2VError(
-            f"{path}: tensor {name!r} {entry!r} does not describe {ndim}-D {dtype} data inside "
+            f"{path}: the header at byte offset 8 gives tensor {name!r} {_short(entry)}, which "
+            f"does not describe {ndim}-D {dtype} data inside "
             f"the {data_size} data bytes; the file is damaged, re-save it"
         )
     return shape, begin, end
@@ -548,6 +579,10 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
         ) from err
     if len(words) != rows:
         raise W2VError(f"{path}: {len(words)} words for {rows} vectors; re-save the file")
+    if len(set(words)) != rows:
+        dup = next(w for w, n in Counter(words).items() if n > 1)
+        raise W2VError(f"{path}: the vocabulary lists {dup!r} twice; the file is damaged, "
+                       "re-save it")
     return words, vectors, counts
 
 
@@ -575,7 +610,7 @@ def _looks_native(path, head: bytes) -> bool:
         return False
     try:
         json.loads(_read_head(path, 8 + length)[8:].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return True
 

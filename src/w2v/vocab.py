@@ -19,6 +19,10 @@ from w2v.errors import W2VError
 
 NOISE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves count-5 words in text8 fine
 NULL_WORD = "\0"  # gensim's null_word=1 pseudo-word, appended last with count 1
+# The C tool's vocabulary file: one 'word count' line per word.
+_SEPARATORS = " \t\n\r\x0b\x0c"  # what bytes.split() splits the file's lines at
+_VOCAB_LINE_MAX = 1 << 20  # bytes; the C tool's words are under 100, a corpus's under ~4000
+_COUNT_MAX = 2**63 - 1  # int64, what the counts are kept in
 
 # What a trim_rule returns: the values of gensim.utils' constants, so either set works.
 RULE_DEFAULT = 0  # apply min_count
@@ -143,31 +147,63 @@ class Vocab:
         return Vocab(self.words + new, grown, total)
 
     def save(self, path) -> None:
-        """Write the C tool's vocabulary file: one `word count` line per word."""
-        with atomic_write(path, "w") as f:
-            pairs = zip(self.words, self.counts.tolist(), strict=True)
-            f.writelines(f"{w} {c}\n" for w, c in pairs)
+        """Write the C tool's vocabulary file: one `word count` line per word, in UTF-8."""
+        bad = next((w for w in self.words if not w or any(c in w for c in _SEPARATORS)), None)
+        if bad is not None:
+            raise W2VError(f"cannot write {path}: word {bad!r} is empty or holds whitespace, "
+                           "which the 'word count' format uses as a separator; replace it first")
+        pairs = zip(self.words, self.counts.tolist(), strict=True)
+        with atomic_write(path, "wb") as f:
+            f.writelines(f"{w} {c}\n".encode() for w, c in pairs)
 
     @classmethod
     def load(cls, path, min_count: int = 1, max_final_vocab: int | None = None) -> "Vocab":
-        """Read a `word count` file (word2vec.c's -save-vocab output)."""
-        counts: dict[str, int] = {}
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                for lineno, line in enumerate(f, 1):
-                    parts = line.split()
-                    if not parts:
-                        continue
-                    if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
-                        raise W2VError(
-                            f"{path}:{lineno}: expected 'word count', got {line.strip()[:60]!r}"
-                        )
-                    counts[parts[0]] = counts.get(parts[0], 0) + int(parts[1])
-        except OSError as e:
-            raise W2VError(f"cannot read vocabulary file {path}: {e.strerror or e}") from e
-        if not counts:
-            raise W2VError(f"vocabulary file {path} is empty")
-        return cls.from_counts(counts, min_count, max_final_vocab)
+        """Read a `word count` file (word2vec.c's -save-vocab output).
+
+        Words are UTF-8 (invalid bytes are replaced); a word listed twice has its counts added.
+        """
+        return cls.from_counts(read_counts(path), min_count, max_final_vocab)
+
+
+def read_counts(path) -> dict[str, int]:
+    """The {word: count} of a `word count` file, every line checked as it arrives."""
+    counts: dict[str, int] = {}
+    total = 0
+    try:
+        with open(path, "rb") as f:
+            lines = iter(lambda: f.readline(_VOCAB_LINE_MAX + 1), b"")
+            for lineno, line in enumerate(lines, 1):
+                word, count = _parse_count_line(path, lineno, line)
+                if word is None:
+                    continue
+                total += count
+                if total > _COUNT_MAX:
+                    raise W2VError(f"{path}:{lineno}: the counts add up to more than {_COUNT_MAX}"
+                                   "; fix the counts")
+                counts[word] = counts.get(word, 0) + count
+    except OSError as e:
+        raise W2VError(f"cannot read vocabulary file {path}: {e.strerror or e}; check the path "
+                       "and its permissions") from e
+    if not counts:
+        raise W2VError(f"vocabulary file {path} is empty; give a file of 'word count' lines")
+    return counts
+
+
+def _parse_count_line(path, lineno: int, line: bytes) -> tuple[str | None, int]:
+    """(word, count) of one line, (None, 0) for a blank one."""
+    if len(line) > _VOCAB_LINE_MAX:
+        raise W2VError(f"{path}:{lineno}: line longer than {_VOCAB_LINE_MAX} bytes; this is not "
+                       "a vocabulary file of 'word count' lines")
+    parts = line.split()
+    if not parts:
+        return None, 0
+    # 19 digits hold any int64; the length test first spares int() a huge string.
+    if len(parts) != 2 or not parts[1].isdigit() or len(parts[1]) > 19 \
+            or int(parts[1]) > _COUNT_MAX:
+        shown = line.strip()[:60].decode("utf-8", "replace")
+        raise W2VError(f"{path}:{lineno}: expected 'word count' (a count up to {_COUNT_MAX}), "
+                       f"got {shown!r}; fix that line")
+    return parts[0].decode("utf-8", "replace"), int(parts[1])
 
 
 def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None,
