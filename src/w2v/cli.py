@@ -311,6 +311,7 @@ def _train(args: argparse.Namespace) -> None:
     import dataclasses
     import time
 
+    from w2v import distributed
     from w2v.config import TrainConfig
     from w2v.vocab import Vocab
     from w2v.word2vec import Word2Vec
@@ -334,15 +335,17 @@ def _train(args: argparse.Namespace) -> None:
     if model.decode_errors:
         print(f"w2v: warning: {args.corpus}: {model.decode_errors} invalid UTF-8 byte sequences "
               "were replaced by U+FFFD", file=sys.stderr)
-    if args.save_vocab:
+    writer = distributed.rank() == 0  # in a torchrun job, rank 0 alone writes and reports
+    if args.save_vocab and writer:
         model.vocab.save(args.save_vocab)
-    if args.checkpoint_dir:
+    if args.checkpoint_dir and writer:
         _save_job(args, out_format)
     t1 = time.perf_counter()
     _train_interruptible(model.train, args.checkpoint_dir)
     t2 = time.perf_counter()
-    _write_outputs(model, args.output, out_format, args.save_model)
-    if not args.quiet:
+    if writer:
+        _write_outputs(model, args.output, out_format, args.save_model)
+    if writer and not args.quiet:
         _summary(model, t1 - t0, t2 - t1, args.output)
 
 
@@ -365,6 +368,7 @@ def _resume(args: argparse.Namespace) -> None:
     import json
     import time
 
+    from w2v import distributed
     from w2v.word2vec import Word2Vec
 
     try:
@@ -385,9 +389,10 @@ def _resume(args: argparse.Namespace) -> None:
         lambda: Word2Vec.resume(args.resume, corpus_file=args.corpus or job["corpus"],
                                 progress=None if args.quiet else sys.stderr),
         args.resume)
-    _write_outputs(model, output, out_format, job["save_model"])
-    if not args.quiet:
-        _summary(model, 0.0, time.perf_counter() - t0, output)
+    if distributed.rank() == 0:
+        _write_outputs(model, output, out_format, job["save_model"])
+        if not args.quiet:
+            _summary(model, 0.0, time.perf_counter() - t0, output)
 
 
 def _train_interruptible(train, checkpoint_dir):

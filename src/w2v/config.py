@@ -113,12 +113,23 @@ class TrainConfig:
         "checkpoints",
     )
 
+    # distributed (torchrun)
+    sync_words: int = _opt(
+        1 << 18, "words each rank trains between exchanges of changed rows (torchrun runs)",
+        "distributed",
+    )
+    dist_timeout: float = _opt(
+        300.0, "seconds a rank waits for the others before the job stops with an error",
+        "distributed",
+    )
+
     def __post_init__(self):
         self.validate()
 
     def validate(self):
         """Raise W2VError naming the first nonsensical option and the accepted range."""
-        positive = ("vector_size", "window", "epochs", "batch_size", "max_sentence_length")
+        positive = ("vector_size", "window", "epochs", "batch_size", "max_sentence_length",
+                    "sync_words")
         for name in positive:
             _require(name, getattr(self, name), lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("min_count", self.min_count, lambda v: isinstance(v, int) and v >= 1, ">= 1")
@@ -129,6 +140,7 @@ class TrainConfig:
             _require(name, value, lambda v: v is None or (isinstance(v, int) and v >= 1),
                      ">= 1 or None")
         _require("sample", self.sample, lambda v: 0 <= v < 1, "in [0, 1)")
+        _require("dist_timeout", self.dist_timeout, lambda v: v > 0, "> 0 seconds")
         _require("checkpoint_every", self.checkpoint_every, lambda v: v >= 0, ">= 0 minutes")
         _require("alpha", self.alpha, lambda v: v > 0, "> 0")
         _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,

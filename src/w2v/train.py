@@ -11,8 +11,9 @@ The learning rate decays linearly from `alpha` to `min_alpha` by corpus words pr
 word2vec.c, whatever the optimizer.
 """
 
+import itertools
 import math
-import os
+import signal
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import torch
 
 from w2v.batches import CHUNK_TOKENS, chunk_batches, skipgram_pairs
 from w2v.config import TrainConfig
+from w2v.distributed import TableSync, local_threads
 from w2v.encoding import EncodedCorpus
 from w2v.errors import W2VError
 from w2v.kernels import cpu_kernel
@@ -172,6 +174,7 @@ def train_model(
     chunk_hook=None,
     optimizer_state: dict | None = None,
     trace: list | None = None,
+    sync: TableSync | None = None,
 ) -> list[EpochStats]:
     """Train `model` in place for config.epochs passes over `corpus`; returns per-epoch stats.
 
@@ -180,7 +183,8 @@ def train_model(
     before each epoch and ("end", that epoch's EpochStats) after it (Word2Vec's callbacks).
     `chunk_hook(position, optimizer, epoch_end)` is called after every corpus chunk (checkpoints
     hang there); `start` and `optimizer_state` resume a call from a saved position. A `trace`
-    list gets a TracePoint per chunk (for loss curves).
+    list gets a TracePoint per chunk (for loss curves). With `sync` (a torch.distributed run)
+    this rank trains its share of the chunks and exchanges changed rows after each round.
     Raises TrainingDiverged at the first chunk whose loss is not finite."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
@@ -192,8 +196,8 @@ def train_model(
     tree = ([torch.from_numpy(a) for a in huffman_tree(vocab.counts)] if config.hs
             else [empty.to(torch.int8), empty.to(torch.int32), empty.to(torch.int64)])
     run_epoch = _kernel_epoch if update == "kernel" else _batched_epoch
-    if update != "kernel" and config.workers:
-        torch.set_num_threads(config.workers)
+    if update != "kernel" and (config.workers or sync is not None):
+        torch.set_num_threads(local_threads(config.workers))
     optimizer = make_optimizer(config, model) if update == "autograd" else None
     if optimizer is not None and optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
@@ -203,22 +207,42 @@ def train_model(
     total_words = epoch_words * config.epochs
     progress = Progress(total_words, stream=progress_stream,
                         start_words=start.epoch * epoch_words)
+    size = (config.sync_words if sync is not None
+            else chunk_words(len(corpus), MAX_CHUNK_WORDS if update == "kernel" else CHUNK_TOKENS))
     history = []
     for epoch in range(start.epoch, config.epochs):
         position = start if epoch == start.epoch else Position(epoch)
         if epoch_hook is not None and position.chunk == 0:
             epoch_hook("begin", None)
 
-        def on_chunk(position, point: TracePoint):
+        def finish(index: int, loss: float, examples: int, seconds: float, done: float,
+                   words: float, position=position):
+            """After each chunk: agree with the other ranks, check, account, trace, hook."""
+            if sync is not None:
+                wants_stop = getattr(chunk_hook, "signum", None) is not None
+                totals = sync.exchange(loss, examples, wants_stop)
+                loss, examples = totals.loss, totals.examples
+                if totals.stop and not wants_stop and chunk_hook is not None:
+                    chunk_hook.signum = signal.SIGTERM
+            check_finite(loss, position.epoch + 1, done, config, update)
+            position.chunk = index + 1
+            position.loss_sum += loss
+            position.examples += examples
+            position.seconds += seconds
+            alpha = linear_decay(*schedule, done / total_words)
             if trace is not None:
-                trace.append(point)
+                trace.append(TracePoint(done, loss / max(examples, 1), alpha,
+                                        words / max(seconds, 1e-9)))
+            progress.update(done, position.epoch + 1, config.epochs,
+                            position.loss_sum / max(position.examples, 1), alpha)
             if chunk_hook is not None:
                 chunk_hook(position, optimizer, False)
 
-        run_epoch(model, corpus, config, keep_prob, table, schedule, optimizer,
-                  words=(epoch * epoch_words, total_words), progress=progress,
-                  seed_epoch=first_epoch + epoch, tree=tree, position=position,
-                  on_chunk=on_chunk, update=update)
+        chunks = _pending_chunks(corpus, size, position, epoch * epoch_words,
+                                 *((sync.rank, sync.world) if sync is not None else (0, 1)))
+        run_epoch(model, config, keep_prob, table, schedule, optimizer, total_words, progress,
+                  first_epoch + epoch, tree, position, chunks, finish,
+                  *((sync.rank, sync.world) if sync is not None else (0, 1)))
         loss = position.loss_sum / max(position.examples, 1)
         history.append(EpochStats(first_epoch + epoch + 1, loss, position.examples, len(corpus),
                                   position.seconds, position.loss_sum))
@@ -230,84 +254,76 @@ def train_model(
     return history
 
 
-def _pending_chunks(corpus: EncodedCorpus, largest: int, position: Position, done: float):
-    """The chunks of an epoch from `position.chunk` on: (index, ids, starts, words done before
-    it). Skipped chunks still count towards `done`, so the schedule resumes where it was."""
-    chunks = corpus.chunks(chunk_words(len(corpus), largest))
-    for index, (ids, starts) in enumerate(chunks):
+def _pending_chunks(corpus: EncodedCorpus, size: int, position: Position, done: float,
+                    rank: int = 0, world: int = 1):
+    """The rest of an epoch from round `position.chunk` on, as (round, ids, starts, words done
+    before this chunk). Alone, a round is one chunk; with `world` ranks, round r deals chunk
+    r * world + rank to this rank, and ids is None where the corpus ran out first (the rank
+    still joins the exchange). Skipped rounds count towards `done`, so the schedule resumes
+    where it was."""
+    chunks = corpus.chunks(size)
+    for index in itertools.count():
+        group = list(itertools.islice(chunks, world))
+        if not group:
+            return
         if index >= position.chunk:
-            yield index, ids, starts, done
-        done += float(len(ids))
+            ids, starts = group[rank] if rank < len(group) else (None, None)
+            yield index, ids, starts, done + sum(float(len(c)) for c, _ in group[:rank])
+        done += sum(float(len(c)) for c, _ in group)
 
 
-def _finish_chunk(position: Position, index: int, loss: float, examples: int, seconds: float,
-                  words: float, config: TrainConfig, update: str, on_chunk, alpha: float,
-                  chunk_words: float) -> None:
-    check_finite(loss, position.epoch + 1, words, config, update)
-    position.chunk = index + 1
-    position.loss_sum += loss
-    position.examples += examples
-    position.seconds += seconds
-    on_chunk(position, TracePoint(words, loss / max(examples, 1), alpha,
-                                  chunk_words / max(seconds, 1e-9)))
-
-
-def _kernel_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words,
-                  progress, seed_epoch, tree, position, on_chunk, update):
+def _kernel_epoch(model, config, keep_prob, table, schedule, optimizer, total, progress,
+                  seed_epoch, tree, position, chunks, finish, rank, world):
     """One epoch through the compiled kernel, a chunk of whole sentences per call."""
     kernel = cpu_kernel()
     syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
     syn1 = model.hs_embed.weight.data if config.hs else torch.empty(0)
     keep32, table32 = keep_prob.float(), table.int()
-    total = words[1]
-    for call, ids, starts, done in _pending_chunks(corpus, MAX_CHUNK_WORDS, position, words[0]):
+    threads = local_threads(config.workers)
+    for call, ids, starts, done in chunks:
         t0 = time.perf_counter()
-        loss, n = kernel.train(syn0, syn1neg, syn1, torch.from_numpy(ids),
-                               torch.from_numpy(starts), 0, len(starts) - 1, keep32, table32,
-                               *tree, config.window, config.negative, bool(config.hs),
-                               bool(config.sg), bool(config.cbow_mean), config.shrink_windows,
-                               schedule[0], schedule[1], done, total,
-                               epoch_seed(config.seed, seed_epoch, call),
-                               config.workers or os.cpu_count() or 1)
-        done += float(len(ids))
-        alpha = linear_decay(*schedule, done / total)
-        _finish_chunk(position, call, loss, n, time.perf_counter() - t0, done, config, update,
-                      on_chunk, alpha, float(len(ids)))
-        progress.update(done, position.epoch + 1, config.epochs,
-                        position.loss_sum / max(position.examples, 1), alpha)
+        loss, n, words = 0.0, 0, 0.0
+        if ids is not None:
+            loss, n = kernel.train(syn0, syn1neg, syn1, torch.from_numpy(ids),
+                                   torch.from_numpy(starts), 0, len(starts) - 1, keep32,
+                                   table32, *tree, config.window, config.negative,
+                                   bool(config.hs), bool(config.sg), bool(config.cbow_mean),
+                                   config.shrink_windows, schedule[0], schedule[1], done, total,
+                                   epoch_seed(config.seed, seed_epoch, call * world + rank),
+                                   threads)
+            words = float(len(ids))
+        finish(call, loss, n, time.perf_counter() - t0, done + words, words)
 
 
-def _batched_epoch(model, corpus, config, keep_prob, table, schedule, optimizer, words,
-                   progress, seed_epoch, tree, position, on_chunk, update):
+def _batched_epoch(model, config, keep_prob, table, schedule, optimizer, total, progress,
+                   seed_epoch, tree, position, chunks, finish, rank, world):
     """One epoch of tensor-built batches, stepped by `sgd_step` or by autograd + optimizer."""
     device = next(model.parameters()).device
-    total = words[1]
     table = table.to(device, torch.int64)
     keep_prob = keep_prob.to(device)
-    for call, ids, starts, done in _pending_chunks(corpus, CHUNK_TOKENS, position, words[0]):
+    for call, ids, starts, done in chunks:
         t0 = time.perf_counter()
-        generator = epoch_generator(config.seed, seed_epoch, device, call)
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        examples = 0
-        for batch in chunk_batches(ids, starts, keep_prob, table, config.window,
-                                   config.negative, config.batch_size, generator,
-                                   shrink=config.shrink_windows):
-            alpha = linear_decay(*schedule, done / total)
-            done += batch.words
-            if len(batch) == 0:
-                continue
-            b = batch
-            if config.sg:
-                b = skipgram_pairs(b, table, config.negative, generator)
-            loss_sum += _step(model, b, alpha, optimizer).sum()
-            examples += len(b)
-            if progress.due():
-                progress.update(done, position.epoch + 1, config.epochs,
-                                (position.loss_sum + float(loss_sum))
-                                / max(position.examples + examples, 1), alpha)
-        _finish_chunk(position, call, float(loss_sum), examples, time.perf_counter() - t0, done,
-                      config, update, on_chunk, linear_decay(*schedule, done / total),
-                      float(len(ids)))
+        examples, words = 0, 0.0
+        if ids is not None:
+            generator = epoch_generator(config.seed, seed_epoch, device, call * world + rank)
+            for batch in chunk_batches(ids, starts, keep_prob, table, config.window,
+                                       config.negative, config.batch_size, generator,
+                                       shrink=config.shrink_windows):
+                alpha = linear_decay(*schedule, (done + words) / total)
+                words += batch.words
+                if len(batch) == 0:
+                    continue
+                b = batch
+                if config.sg:
+                    b = skipgram_pairs(b, table, config.negative, generator)
+                loss_sum += _step(model, b, alpha, optimizer).sum()
+                examples += len(b)
+                if progress.due():
+                    progress.update(done + words, position.epoch + 1, config.epochs,
+                                    (position.loss_sum + float(loss_sum))
+                                    / max(position.examples + examples, 1), alpha)
+        finish(call, float(loss_sum), examples, time.perf_counter() - t0, done + words, words)
 
 
 def _step(model: CBOW, b, alpha: float, optimizer) -> torch.Tensor:

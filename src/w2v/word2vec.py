@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from w2v import distributed
 from w2v.checkpoint import (
     Checkpointer,
     checkpoints,
@@ -65,6 +66,7 @@ class Word2Vec:
         self.corpus_file: str | None = None  # where self.corpus was read from: resumes re-read it
         self.history: list[EpochStats] = []
         self.trace: list[TracePoint] = []  # per corpus chunk: words, loss, alpha, words/s
+        self.exchanged_bytes = 0  # sent to other ranks by this one (torchrun jobs)
         self.decode_errors = 0
         self.corpus_count = 0  # sentences in the corpus of the last build_vocab (gensim's name)
         self.corpus_total_words = 0  # raw words in it, in-vocabulary or not
@@ -117,7 +119,20 @@ class Word2Vec:
         if update:
             self._check_update(vocab)
         sentences = self._sentences(corpus_iterable, corpus_file)
-        if update:
+        if self._join_group():
+            if update or vocab is not None or c.max_vocab_size is not None:
+                raise W2VError("a torchrun job builds its vocabulary on rank 0 from the corpus: "
+                               "update=True, vocab= and max_vocab_size are single-process only")
+            if distributed.rank() == 0:
+                grown, corpus = scan(sentences, c.min_count, c.max_final_vocab, trim_rule,
+                                     c.sorted_vocab, c.null_word)
+            shared = distributed.broadcast(
+                (grown.words, grown.counts, grown.corpus_words) if distributed.rank() == 0
+                else None, c.dist_timeout)
+            if distributed.rank() != 0:
+                grown = Vocab(*shared)
+                corpus = encode(sentences, grown)
+        elif update:
             counts, corpus_words = count_words(sentences, c.max_vocab_size, trim_rule)
             grown = self.vocab.updated(counts, c.min_count, c.max_final_vocab, corpus_words,
                                        trim_rule, c.null_word)
@@ -166,6 +181,10 @@ class Word2Vec:
         self._set_vocab(grown, update)
         self._set_corpus(None, None)
         return self
+
+    def _join_group(self) -> bool:
+        """Join the torchrun group if this process was started by torchrun."""
+        return distributed.join(resolve_device(self.config.device), self.config.dist_timeout)
 
     def _check_update(self, vocab):
         if vocab is not None:
@@ -267,8 +286,16 @@ class Word2Vec:
                 self._wv = None
             _fire(callbacks, f"on_epoch_{event}", self)
 
+        sync = None
+        if self._join_group():
+            run = {**run, "world": distributed.world()}
+            sync = distributed.TableSync([p.data for p in self.model.parameters()],
+                                         config.dist_timeout)
+        writer = distributed.rank() == 0
+
         def save(path, position, optimizer):
-            self._save_checkpoint(path, run, position, optimizer)
+            if writer:  # the tables agree after every exchange: one copy is enough
+                self._save_checkpoint(path, run, position, optimizer)
 
         checkpointer = (Checkpointer(config.checkpoint_dir, config.checkpoint_every, save)
                         if config.checkpoint_dir else contextlib.nullcontext())
@@ -276,16 +303,19 @@ class Word2Vec:
         with checkpointer:
             try:
                 train_model(self.model, self.corpus, self.vocab, config, run["start_alpha"],
-                            run["end_alpha"], progress_stream=self.progress, first_epoch=first,
-                            epoch_hook=epoch_hook, start=start,
+                            run["end_alpha"], progress_stream=self.progress if writer else None,
+                            first_epoch=first, epoch_hook=epoch_hook, start=start,
                             chunk_hook=checkpointer if config.checkpoint_dir else None,
-                            optimizer_state=optimizer_state, trace=self.trace)
+                            optimizer_state=optimizer_state, trace=self.trace, sync=sync)
             except TrainingDiverged as e:
                 kept = checkpoints(config.checkpoint_dir) if config.checkpoint_dir else []
                 if kept:
                     raise TrainingDiverged(f"{e}; the last good checkpoint, {kept[-1]}, is "
                                            "kept") from None
                 raise
+            finally:
+                if sync is not None:
+                    self.exchanged_bytes += sync.bytes_sent
         self._wv = None
         _fire(callbacks, "on_train_end", self)
         done = self.history[first:]
@@ -431,6 +461,12 @@ class Word2Vec:
                            f"{state['corpus_ids']:,} in {state['corpus_sentences']:,}: resume "
                            "with the corpus the run was started on")
         self.history = [EpochStats(**h) for h in state["history"]]
+        saved_world = state["run"].get("world", 1)
+        self._join_group()
+        if distributed.world() != saved_world:
+            raise W2VError(f"the checkpoint was written by a job of {saved_world} rank(s), this "
+                           f"one has {distributed.world()}: resume with --nproc_per_node x "
+                           f"--nnodes = {saved_world}")
         self._run(state["run"], Position(**state["position"]),
                   optimizer_state(arrays, state["optimizer"]), callbacks)
         return self
@@ -450,7 +486,7 @@ class Word2Vec:
         tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
         self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
-        self.corpus_file, self.trace = None, []
+        self.corpus_file, self.trace, self.exchanged_bytes = None, [], 0
         self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
         self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
                           hs=bool(self.config.hs))
