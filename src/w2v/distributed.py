@@ -18,6 +18,7 @@ moving about 2 (world - 1) / world times that per rank on a ring.
 
 import datetime
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -112,9 +113,11 @@ class TableSync:
         self.timeout = timeout_seconds
         self.bytes_sent = 0
         self.rows_sent = 0
+        self.seconds = 0.0  # spent in exchanges, waiting for slower ranks included
 
     @torch.no_grad()
     def exchange(self, loss: float, examples: int, stop: bool) -> RoundTotals:
+        t0 = time.perf_counter()
         changed = torch.stack([(t != b).any(1) for t, b in zip(self.tables, self.base,
                                                                  strict=True)])  # (T, V)
         mask = changed.to(torch.int32)
@@ -134,6 +137,7 @@ class TableSync:
             fresh = base[index] + delta
             table[index] = fresh
             base[index] = fresh
+        self.seconds += time.perf_counter() - t0
         return RoundTotals(float(totals[0]), int(totals[1]), bool(totals[2]))
 
     def _reduce(self, tensor: torch.Tensor, what: str) -> None:

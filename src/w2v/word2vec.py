@@ -66,7 +66,8 @@ class Word2Vec:
         self.corpus_file: str | None = None  # where self.corpus was read from: resumes re-read it
         self.history: list[EpochStats] = []
         self.trace: list[TracePoint] = []  # per corpus chunk: words, loss, alpha, words/s
-        self.exchanged_bytes = 0  # sent to other ranks by this one (torchrun jobs)
+        self.exchanged_bytes = 0  # sent to other ranks by this one (torchrun jobs) ...
+        self.exchange_seconds = 0.0  # ... and the time those exchanges took
         self.decode_errors = 0
         self.corpus_count = 0  # sentences in the corpus of the last build_vocab (gensim's name)
         self.corpus_total_words = 0  # raw words in it, in-vocabulary or not
@@ -316,6 +317,7 @@ class Word2Vec:
             finally:
                 if sync is not None:
                     self.exchanged_bytes += sync.bytes_sent
+                    self.exchange_seconds += sync.seconds
         self._wv = None
         _fire(callbacks, "on_train_end", self)
         done = self.history[first:]
@@ -486,7 +488,8 @@ class Word2Vec:
         tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
         self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
         self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
-        self.corpus_file, self.trace, self.exchanged_bytes = None, [], 0
+        self.corpus_file, self.trace = None, []
+        self.exchanged_bytes, self.exchange_seconds = 0, 0.0
         self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
         self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
                           hs=bool(self.config.hs))
