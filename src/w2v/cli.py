@@ -239,6 +239,124 @@ def _convert(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}: {words} words x {dims} dimensions, {out_format} format")
 
 
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="explore the vectors in a web browser", description=(
+        "Serve a web page for exploring VECTORS: a word's nearest neighbours, a 2-D map of its "
+        "neighbourhood, analogies. It listens on this machine only unless --host says otherwise; "
+        "Ctrl-C stops it."
+    ))
+    _add_vectors(p)
+    p.add_argument("--host", default="127.0.0.1", help=(
+        "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for every network)"
+    ))
+    p.add_argument("--port", type=_port, default=8000,
+                   help="port (default 8000; 0 picks a free one)")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from w2v import serve
+
+    serve.serve(args.vectors, host=args.host, port=args.port, format=args.format)
+
+
+
+def _image_path(text: str) -> str:
+    """A picture file to write; checked (matplotlib, suffix, folder) before any work starts."""
+    from w2v import plot
+
+    try:
+        plot.check_output(text)
+    except W2VError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _training_curve(model, path: str) -> None:
+    from w2v import plot
+
+    plot.training_curve(model.trace, path)
+
+
+def _add_download(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("download", help="fetch a corpus or evaluation set into the cache",
+                       description=(
+        "Download NAME into $W2V_HOME (default ~/.cache/w2v), check its checksum, unpack it "
+        "(text8.zip gives text8) and print its path. An interrupted download resumes where it "
+        "stopped. Without NAME, list the names and what is already there."
+    ))
+    p.add_argument("name", metavar="NAME", nargs="?",
+                   help=f"one of {', '.join(datasets.DATASETS)}")
+    p.add_argument("--force", action="store_true",
+                   help="download again even if the file is in the cache")
+
+
+def _download(args: argparse.Namespace) -> None:
+    if args.name is not None:
+        print(datasets.fetch(args.name, force=args.force, progress=sys.stderr))
+        return
+    width = max(len(name) for name in datasets.DATASETS)
+    for name, dataset in datasets.DATASETS.items():
+        try:
+            where = str(datasets.find(name, download=False))
+        except W2VError:
+            where = "not downloaded"
+        print(f"{name:<{width}}  {dataset.size / 2**20:5.1f} MiB  {where}")
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write vectors for TensorBoard's Embedding Projector",
+                       description=(
+        "Write vectors.tsv, metadata.tsv (one word per line) and projector_config.pbtxt into "
+        "DIR; view them with 'tensorboard --logdir DIR' (Projector tab), or load the two TSV "
+        "files into the standalone Embedding Projector."
+    ))
+    _add_vectors(p)
+    p.add_argument("--projector", metavar="DIR", required=True,
+                   help="folder to write to (created if missing)")
+    p.add_argument("--limit", type=_positive_int, metavar="N",
+                   help="only the N most frequent words (default: all)")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from w2v import projector
+
+    kv = formats.load_vectors(args.vectors, format=args.format, limit=args.limit)
+    folder, count = projector.export(kv, args.projector)
+    print(f"wrote {count} words x {kv.vector_size} dimensions to {folder}; "
+          f"view with: tensorboard --logdir {folder}")
+
+
+def _add_plot(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plot", help="draw words and their nearest neighbours on a 2-D map",
+                       description=(
+        "Draw each WORD and its nearest neighbours (cosine), projected to 2-D, as a labelled "
+        "picture. Needs matplotlib (pip install 'w2v[plot]'); t-SNE also needs scikit-learn."
+    ))
+    _add_vectors(p)
+    p.add_argument("words", metavar="WORD", nargs="+", help="words to draw")
+    p.add_argument("-o", "--output", metavar="IMAGE", required=True, type=_image_path,
+                   help="picture to write: .png, .svg or .pdf")
+    p.add_argument("--neighbours", type=_positive_int, default=8, metavar="N",
+                   help="nearest words drawn around each WORD (default 8)")
+    p.add_argument("--method", choices=("pca", "tsne"), default="pca",
+                   help="projection to 2-D (default pca)")
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from w2v import plot
+
+    plot.check_method(args.method)
+    kv = _load(args)
+    _check_words(kv, args.words, args.vectors)
+    plot.word_map(kv, args.words, args.output, neighbours=args.neighbours, method=args.method)
+    print(f"wrote {args.output}")
+
 _METAVARS = {int: "N", float: "X", str: "NAME"}
 
 
@@ -286,6 +404,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     io.add_argument("--read-vocab", metavar="PATH",
                     help="use this 'word count' vocabulary instead of counting the corpus")
     io.add_argument("--quiet", action="store_true", help="no progress, only errors")
+    io.add_argument("--plot", metavar="IMAGE", type=_image_path,
+                    help="also draw loss, learning rate and words/s against words trained")
     # Set by word2vec.c's -binary (see c_tool_argv): the format, whatever OUT's suffix says.
     io.add_argument("--output-format", choices=formats.FORMATS, help=argparse.SUPPRESS)
     groups = {}
@@ -345,6 +465,8 @@ def _train(args: argparse.Namespace) -> None:
     t2 = time.perf_counter()
     if writer:
         _write_outputs(model, args.output, out_format, args.save_model)
+    if writer and args.plot:
+        _training_curve(model, args.plot)
     if writer and not args.quiet:
         _summary(model, t1 - t0, t2 - t1, args.output)
 
@@ -533,6 +655,10 @@ COMMANDS: dict[
     "analogy": (_add_analogy, _analogy),
     "evaluate": (_add_evaluate, _evaluate),
     "convert": (_add_convert, _convert),
+    "serve": (_add_serve, _serve),
+    "download": (_add_download, _download),
+    "export": (_add_export, _export),
+    "plot": (_add_plot, _plot),
     "train": (_add_train, _train),
 }
 
