@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from w2v.model import CBOW, negative_sampling_loss, sgd_step
+from w2v.model import CBOW, negative_sampling_loss, row_damping, sgd_step
 from w2v.train import make_optimizer
 
 
@@ -79,7 +80,7 @@ def test_manual_step_equals_autograd_sgd_step():
     for cbow_mean in (True, False):
         manual, auto = _model(cbow_mean), _model(cbow_mean)
         batch = _batch(seed=3)
-        loss_manual = sgd_step(manual, *batch, alpha=0.05)
+        loss_manual = sgd_step(manual, *batch, alpha=0.05, damp=False)
         opt = make_optimizer(TrainConfig(update="autograd", alpha=0.05), auto)
         loss_auto = negative_sampling_loss(auto(*batch))
         loss_auto.sum().backward()
@@ -95,3 +96,44 @@ def test_a_step_lowers_the_loss_on_its_batch():
     before = sgd_step(model, *batch, alpha=0.1).sum()
     after = negative_sampling_loss(model(*batch)).sum()
     assert after < before
+
+
+def test_damping_scales_back_only_rows_whose_summed_step_overshoots():
+    rows = torch.tensor([0, 0, 0, 0, 1, 2])
+    curvature = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.3, 0.9])
+    assert row_damping(rows, curvature, 4).tolist() == pytest.approx([4.0, 1.0, 1.8, 1.0])
+
+
+def _zipf_batch(generator, vocab=2000, size=16384, window=4, negative=5):
+    """A large batch drawn as from real text: Zipf words, unigram^0.75 noise."""
+    p = 1 / torch.arange(1, vocab + 1, dtype=torch.float64)
+    q = p**0.75
+    target = torch.multinomial(p, size, replacement=True, generator=generator)
+    context = torch.multinomial(p, size * window, replacement=True, generator=generator)
+    negatives = torch.multinomial(q, size * negative, replacement=True, generator=generator)
+    return context.view(size, window), torch.ones(size, window), target, negatives.view(size, -1)
+
+
+def test_damping_keeps_large_batches_from_diverging():
+    """Batches of 16,384 Zipf-distributed examples at word2vec's alpha: the plain summed update
+    blows up within a few steps (frequent rows hit thousands of times), the damped one learns."""
+    for damp in (False, True):
+        gen = torch.Generator().manual_seed(0)
+        model = CBOW(2000, 32, generator=torch.Generator().manual_seed(1))
+        losses = [float(sgd_step(model, *_zipf_batch(gen), alpha=0.025, damp=damp).mean())
+                  for _ in range(12)]
+        if damp:
+            assert max(losses[1:]) < losses[0] and losses[-1] < 0.7 * losses[0], losses
+        else:
+            assert not losses[-1] < 100, losses  # NaN or huge
+
+
+def test_damping_leaves_a_small_batch_as_word2vec_c_updates_it():
+    gen = torch.Generator().manual_seed(2)
+    small = tuple(t[:16] for t in _zipf_batch(gen))
+    plain, damped = (CBOW(2000, 8, generator=torch.Generator().manual_seed(1)) for _ in range(2))
+    for model, damp in ((plain, False), (damped, True)):
+        for _ in range(3):
+            sgd_step(model, *small, alpha=0.025, damp=damp)
+    assert torch.equal(plain.in_embed.weight, damped.in_embed.weight)
+    assert torch.equal(plain.out_embed.weight, damped.out_embed.weight)

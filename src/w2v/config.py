@@ -95,6 +95,11 @@ class TrainConfig:
         "optimisation",
         choices=UPDATES,
     )
+    batch_damping: bool = _opt(
+        True, "batched update: scale back a row whose summed update in one batch would "
+        "overshoot (a frequent word many times in a large batch), so large batches do not "
+        "diverge; off: word2vec.c's plain summed update", "optimisation",
+    )
     seed: int = _opt(1, "seed for initialisation, subsampling, windows and noise", "optimisation")
     device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)", "optimisation")
     workers: int = _opt(

@@ -93,26 +93,60 @@ class CBOW(nn.Module):
         return negative_sampling_logits(h, self.out_embed(words))  # (B, 1+K)
 
 
+def row_damping(rows: torch.Tensor, curvature: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """Per-row divisor max(1, 2 x summed curvature) for a batch's summed updates (num_rows,).
+
+    One example's step on a row is alpha * g * x; along it, the loss curves by about
+    alpha * s(1 - s) * |x|^2 (s the sigmoid of the score: the Gauss-Newton term of the logistic
+    loss). Sequential SGD feels each step before the next; a batch sums all of a row's steps from
+    the same stale vector, and where their summed curvature passes 1 the sum overshoots the
+    minimum along that direction (a frequent noise word hit hundreds of times in a large batch:
+    the divergence). Dividing by the summed curvature gives the Newton step instead, and by twice
+    it, half that: the score is bilinear in the two tables, both of which take the step at once.
+    Rows below the threshold, nearly all rows of a small batch, keep word2vec.c's update.
+    """
+    total = torch.zeros(num_rows, dtype=curvature.dtype, device=curvature.device)
+    total.index_add_(0, rows, curvature)
+    return total.mul_(2.0).clamp_(min=1.0)
+
+
 @torch.no_grad()
-def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float) -> torch.Tensor:
+def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
+             damp: bool = True) -> torch.Tensor:
     """word2vec.c's CBOW negative-sampling update for a batch, applied in place; returns the
     per-example loss (B,) measured before the update.
 
     For each example: g = alpha * (label - sigmoid(score)) per output word; each output vector
     moves by g * h; each context vector moves by sum(g * out) (the full error, see ContextMean).
-    Updates of a word that occurs several times in the batch add up.
+    Updates of a word that occurs several times in the batch add up; with `damp`, a row whose
+    summed update would overshoot is scaled back (`row_damping`), which keeps large batches
+    from diverging.
     """
     syn0, syn1 = model.in_embed.weight, model.out_embed.weight
-    dim = syn0.shape[1]
+    vocab, dim = syn0.shape
     h = context_vector(syn0[context], mask, model.cbow_mean)  # (B, D)
     words = torch.cat([target[:, None], negatives], 1)  # (B, 1+K)
     out = syn1[words]  # (B, 1+K, D)
     logits = negative_sampling_logits(h, out)  # (B, 1+K)
     loss = negative_sampling_loss(logits)  # (B,)
-    g = -torch.sigmoid(logits)  # label - sigmoid(score), label 0 ...
+    s = torch.sigmoid(logits)
+    g = -s  # label - sigmoid(score), label 0 ...
     g[:, 0] += 1.0  # ... and 1 for the target
     g.mul_(alpha)
     neu1e = torch.bmm(g[:, None, :], out).squeeze(1)  # (B, D)
-    syn1.index_add_(0, words.reshape(-1), (g[:, :, None] * h[:, None, :]).reshape(-1, dim))
-    syn0.index_add_(0, context.reshape(-1), (neu1e[:, None, :] * mask[:, :, None]).reshape(-1, dim))
+    out_step = (g[:, :, None] * h[:, None, :]).reshape(-1, dim)  # (B*(1+K), D)
+    in_step = (neu1e[:, None, :] * mask[:, :, None]).reshape(-1, dim)  # (B*2W, D)
+    out_rows, in_rows = words.reshape(-1), context.reshape(-1)
+    if damp:
+        curv = alpha * s * (1 - s)  # (B, 1+K)
+        out_curv = curv * (h * h).sum(1, keepdim=True)  # (B, 1+K)
+        # A context word moves h by 1/C of its step under a mean: the curvature it sees.
+        in_curv = (curv * (out * out).sum(2)).sum(1)  # (B,)
+        if model.cbow_mean:
+            in_curv = in_curv / mask.sum(1).clamp(min=1)
+        out_step /= row_damping(out_rows, out_curv.reshape(-1), vocab)[out_rows, None]
+        in_div = row_damping(in_rows, (in_curv[:, None] * mask).reshape(-1), vocab)
+        in_step /= in_div[in_rows, None]
+    syn1.index_add_(0, out_rows, out_step)
+    syn0.index_add_(0, in_rows, in_step)
     return loss

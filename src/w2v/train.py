@@ -317,7 +317,7 @@ def _batched_epoch(model, config, keep_prob, table, schedule, optimizer, total, 
                 b = batch
                 if config.sg:
                     b = skipgram_pairs(b, table, config.negative, generator)
-                loss_sum += _step(model, b, alpha, optimizer).sum()
+                loss_sum += _step(model, b, alpha, optimizer, config.batch_damping).sum()
                 examples += len(b)
                 if progress.due():
                     progress.update(done + words, position.epoch + 1, config.epochs,
@@ -326,10 +326,10 @@ def _batched_epoch(model, config, keep_prob, table, schedule, optimizer, total, 
         finish(call, float(loss_sum), examples, time.perf_counter() - t0, done + words, words)
 
 
-def _step(model: CBOW, b, alpha: float, optimizer) -> torch.Tensor:
+def _step(model: CBOW, b, alpha: float, optimizer, damp: bool) -> torch.Tensor:
     """One update on batch `b`; returns its per-example loss (B,) before the update."""
     if optimizer is None:
-        return sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha)
+        return sgd_step(model, b.context, b.mask, b.target, b.negatives, alpha, damp)
     for group in optimizer.param_groups:
         group["lr"] = alpha
     optimizer.zero_grad(set_to_none=True)
