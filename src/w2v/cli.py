@@ -15,7 +15,7 @@ import sys
 import textwrap
 import typing
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from w2v import __version__, datasets, evaluate, formats
@@ -164,7 +164,7 @@ def _eval_file(value: str, names: tuple[str, ...]) -> Path:
     return path
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """Print the first column left-aligned and the others right-aligned, two spaces apart."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -408,10 +408,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                     help="also draw loss, learning rate and words/s against words trained")
     # Set by word2vec.c's -binary (see c_tool_argv): the format, whatever OUT's suffix says.
     io.add_argument("--output-format", choices=formats.FORMATS, help=argparse.SUPPRESS)
-    groups = {}
-    for f in dataclasses.fields(TrainConfig):
-        group = groups.get(f.metadata["group"]) or p.add_argument_group(f.metadata["group"])
-        groups[f.metadata["group"]] = group
+    fields = dataclasses.fields(TrainConfig)
+    groups = {name: p.add_argument_group(name)
+              for name in dict.fromkeys(f.metadata["group"] for f in fields)}
+    for f in fields:
+        group = groups[f.metadata["group"]]
         if f.type is bool:
             group.add_argument(_config_flag(f.name), action=argparse.BooleanOptionalAction,
                                default=f.default, help=f.metadata["help"])
@@ -457,6 +458,7 @@ def _train(args: argparse.Namespace) -> None:
               "were replaced by U+FFFD", file=sys.stderr)
     writer = distributed.rank() == 0  # in a torchrun job, rank 0 alone writes and reports
     if args.save_vocab and writer:
+        assert model.vocab is not None  # build_vocab() above made it
         model.vocab.save(args.save_vocab)
     if args.checkpoint_dir and writer:
         _save_job(args, out_format)
@@ -513,6 +515,8 @@ def _resume(args: argparse.Namespace) -> None:
         args.resume)
     if distributed.rank() == 0:
         _write_outputs(model, output, out_format, job["save_model"])
+        if args.plot:  # the curve of the resumed part: the trace is not kept in checkpoints
+            _training_curve(model, args.plot)
         if not args.quiet:
             _summary(model, 0.0, time.perf_counter() - t0, output)
 
@@ -577,7 +581,7 @@ def is_c_tool_argv(argv: list[str]) -> bool:
     return single_dash_word or any(a in C_FLAGS for a in argv)
 
 
-def _c_value(flag: str, text: str):
+def _c_value(flag: str, text: str) -> str | int | float:
     kind = C_FLAGS[flag]
     try:
         return kind(text)
@@ -586,10 +590,10 @@ def _c_value(flag: str, text: str):
         raise W2VError(f"word2vec.c option {flag} expects {what}, got {text!r}") from None
 
 
-def _c_binary(flag: str, value: int) -> int:
+def _c_binary(flag: str, value: str | int | float) -> int:
     if value not in (0, 1):
         raise W2VError(f"word2vec.c option {flag} must be 0 or 1, got {value}")
-    return value
+    return int(value)
 
 
 def c_tool_argv(argv: list[str]) -> list[str]:
@@ -600,7 +604,7 @@ def c_tool_argv(argv: list[str]) -> list[str]:
     not given, its learning rate rule (-alpha 0.05 for CBOW, 0.025 for skip-gram, decaying to
     alpha * 1e-4) and -binary (default 0: text) deciding the output format, not the suffix.
     """
-    values: dict[str, object] = {}
+    values: dict[str, str | int | float] = {}
     i = 0
     while i < len(argv):
         flag = argv[i]
@@ -634,7 +638,7 @@ def c_tool_argv(argv: list[str]) -> list[str]:
     values = {**_C_DEFAULTS, **values}
     cbow = _c_binary("-cbow", values["-cbow"])
     binary = _c_binary("-binary", values["-binary"])
-    alpha = values.get("-alpha", 0.05 if cbow else 0.025)
+    alpha = float(values.get("-alpha", 0.05 if cbow else 0.025))
     ours = [str(values["-train"]), "-o", str(values["-output"]),
             "--output-format", "binary" if binary else "text", "--sg", str(1 - cbow),
             # word2vec.c decays alpha linearly towards 0, never below alpha * 1e-4.
@@ -707,11 +711,11 @@ def _run(argv: list[str] | None) -> int:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as done:  # --help and --version print, then end here
-            return done.code or 0
+            return _exit_status(done)
         COMMANDS[args.command][1](args)
         sys.stdout.flush()
     except SystemExit as done:
-        return done.code
+        return _exit_status(done)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -722,3 +726,12 @@ def _run(argv: list[str] | None) -> int:
         print(f"w2v: error: {_error_line(error)}", file=sys.stderr)
         return EXIT_ERROR
     return 0
+
+
+def _exit_status(done: SystemExit) -> int:
+    """The status a SystemExit ends the process with: its int code, None for 0 (success), and
+    1 for a message (argparse and w2v exit with int codes only)."""
+    code = done.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
