@@ -22,6 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/mypy src/w2v
 
 bench-load: $(STAMP)
 	$(PY) benchmarks/load_query.py

@@ -185,6 +185,7 @@ class CBOWDataset(torch.utils.data.IterableDataset):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Draw the next iteration's subsampling, windows and noise words for `epoch`."""
         self.epoch = epoch
 
     def __iter__(self):

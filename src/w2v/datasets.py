@@ -148,7 +148,7 @@ def find(name: str, path: str | os.PathLike | None = None, download: bool = True
         if folder is not None and (folder / dataset.filename).is_file():
             return folder / dataset.filename
     if dataset.member and (cache_dir() / dataset.filename).is_file():
-        return _unpack(name, dataset, cache_dir() / dataset.filename)
+        return _unpack(name, dataset.member, cache_dir() / dataset.filename)
     if not download:
         raise W2VError(
             f"{name}: not found in {cache_dir()} or gensim's test data, and downloading is off; "
@@ -180,7 +180,7 @@ def fetch(name: str, force: bool = False, progress: TextIO | None = None) -> Pat
         _check(name, dataset, part)
         os.replace(part, download)
     if dataset.member:
-        return _unpack(name, dataset, download)
+        return _unpack(name, dataset.member, download)
     return download
 
 
@@ -294,19 +294,19 @@ def _check(name: str, dataset: Dataset, part: Path) -> None:
     )
 
 
-def _unpack(name: str, dataset: Dataset, archive: Path) -> Path:
-    """Extract `dataset.member` from the zip `archive` into the same folder."""
-    target = archive.with_name(dataset.local_name)
+def _unpack(name: str, member: str, archive: Path) -> Path:
+    """Extract `member` (dataset `name`'s file) from the zip `archive` into the same folder."""
+    target = archive.with_name(member)
     try:
         with (
             zipfile.ZipFile(archive) as z,
-            z.open(dataset.member) as src,
+            z.open(member) as src,
             atomic_write(target) as out,
         ):
             shutil.copyfileobj(src, out, 1 << 20)
     except (zipfile.BadZipFile, KeyError) as e:
         raise W2VError(
-            f"{name}: cannot unpack {dataset.member} from {archive}: {e}; delete it and run "
+            f"{name}: cannot unpack {member} from {archive}: {e}; delete it and run "
             f"`w2v download {name}` again"
         ) from None
     return target
@@ -334,19 +334,19 @@ class _Meter:
     def update(self, received: int) -> None:
         self.done += received
         if self.stream is not None and time.perf_counter() - self.last >= self.every:
-            self._show()
+            self._show(self.stream)
 
     def close(self) -> None:
         if self.stream is not None:
-            self._show()
+            self._show(self.stream)
             if self.tty:
                 self.stream.write("\n")
                 self.stream.flush()
 
-    def _show(self) -> None:
+    def _show(self, stream: TextIO) -> None:
         self.last = time.perf_counter()
         rate = (self.done - self.start) / max(self.last - self.began, 1e-9)
         line = (f"{self.label}: {_size(self.done)} of {_size(self.total)} "
                 f"({100 * self.done / self.total:3.0f}%) at {_size(rate)}/s")
-        self.stream.write(f"\r{line:<72}" if self.tty else f"{line}\n")
-        self.stream.flush()
+        stream.write(f"\r{line:<72}" if self.tty else f"{line}\n")
+        stream.flush()

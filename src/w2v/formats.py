@@ -29,6 +29,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -395,7 +396,7 @@ def write_word2vec(path, index_to_key: Sequence[str], vectors, binary: bool) -> 
 def _binary_block(words: list[bytes], block: np.ndarray) -> bytes:
     data = block.tobytes()
     step = 4 * block.shape[1]
-    parts = []
+    parts: list[bytes] = []
     for i, w in enumerate(words):
         parts += (w, b" ", data[i * step : (i + 1) * step], b"\n")
     return b"".join(parts)
@@ -428,7 +429,7 @@ def write_native(
     vectors = _check_vectors(path, index_to_key, vectors)
     vocab = b"\n".join(_encode_words(path, index_to_key, "\n"))
     rows = vectors.shape[0]
-    tensors = []
+    tensors: list[tuple[str, str, list[int], np.ndarray | bytes]] = []
     # Widest dtype first, as safetensors orders them, so every tensor starts aligned.
     if counts is not None:
         counts = np.asarray(counts)
@@ -506,7 +507,9 @@ def _native_header(path) -> tuple[dict, int, int]:
     return header, 8 + length, size - 8 - length
 
 
-def _tensor(path, header: dict, name: str, dtype: str, ndim: int, data_size: int):
+def _tensor(
+    path, header: dict, name: str, dtype: str, ndim: int, data_size: int
+) -> tuple[list[int], int, int]:
     """Return (shape, begin, end) for a tensor entry after checking it against the file."""
     itemsize = {"F32": 4, "I64": 8, "U8": 1}[dtype]
     entry = header.get(name)
@@ -514,26 +517,30 @@ def _tensor(path, header: dict, name: str, dtype: str, ndim: int, data_size: int
         raise W2VError(f"{path}: the header at byte offset 8 has no {name!r} tensor; re-save "
                        "the file")
     shape, offsets = entry.get("shape"), entry.get("data_offsets")
-    ok = (
+    if not (
         entry.get("dtype") == dtype
-        and isinstance(shape, list)
-        and len(shape) == ndim
-        and all(isinstance(n, int) and n >= 0 for n in shape)
-        and isinstance(offsets, list)
-        and len(offsets) == 2
-        and all(isinstance(n, int) for n in offsets)
-    )
-    if ok:
-        begin, end = offsets
+        and _int_list(shape, ndim, lowest=0)
+        and _int_list(offsets, 2)
+        and 0 <= offsets[0] <= offsets[1] <= data_size
         # math.prod of Python ints cannot overflow, as numpy's int64 product would.
-        ok = 0 <= begin <= end <= data_size and end - begin == itemsize * math.prod(shape)
-    if not ok:
+        and offsets[1] - offsets[0] == itemsize * math.prod(shape)
+    ):
         raise W2VError(
             f"{path}: the header at byte offset 8 gives tensor {name!r} {_short(entry)}, which "
             f"does not describe {ndim}-D {dtype} data inside "
             f"the {data_size} data bytes; the file is damaged, re-save it"
         )
+    begin, end = offsets
     return shape, begin, end
+
+
+def _int_list(value, length: int, lowest: int | None = None) -> TypeGuard[list[int]]:
+    """Whether a JSON value is a list of `length` integers, each >= `lowest` if given."""
+    return (
+        isinstance(value, list)
+        and len(value) == length
+        and all(isinstance(n, int) and (lowest is None or n >= lowest) for n in value)
+    )
 
 
 def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndarray | None]:

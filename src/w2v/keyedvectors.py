@@ -123,8 +123,8 @@ class KeyedVectors:
         if value.dtype != np.float32:
             value = value.astype(np.float32)
         self._vectors = value
-        self._norms = None
-        self._normed = None
+        self._norms: np.ndarray | None = None
+        self._normed: np.ndarray | None = None
 
     @property
     def vector_size(self) -> int:
@@ -133,16 +133,21 @@ class KeyedVectors:
 
     def fill_norms(self, force: bool = False) -> None:
         """Compute the vector norms used by every similarity query, unless already kept."""
-        if self._norms is None or force:
-            self._norms = row_norms(self._vectors)
-            self._norms.setflags(write=False)
-            self._normed = None
+        if force:
+            self._norms = None
+        self._kept_norms()
+
+    def _kept_norms(self) -> np.ndarray:
+        if self._norms is None:
+            norms = row_norms(self._vectors)
+            norms.setflags(write=False)
+            self._norms, self._normed = norms, None
+        return self._norms
 
     @property
     def norms(self) -> np.ndarray:
         """Float32 L2 norm of each vector (1 for a zero vector), computed on first use and kept."""
-        self.fill_norms()
-        return self._norms
+        return self._kept_norms()
 
     def get_normed_vectors(self) -> np.ndarray:
         """All vectors scaled to unit length, as a read-only (V, D) array computed once and kept."""

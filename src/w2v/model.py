@@ -83,6 +83,7 @@ class CBOW(nn.Module):
                 self.hs_embed.weight.zero_()
 
     def hidden(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The context vector h (B, D): the masked mean (or sum) of the context words' vectors."""
         ctx = self.in_embed(context)  # (B, 2W, D)
         return ContextMean.apply(ctx, mask, self.cbow_mean)  # (B, D)
 

@@ -74,7 +74,7 @@ def training_curve(trace: Sequence, path: str | os.PathLike) -> Path:
     return _save(figure, path)
 
 
-def project(vectors: np.ndarray, method: str = "pca") -> tuple[np.ndarray, tuple[str, str]]:
+def project(vectors: np.ndarray, method: str = "pca") -> tuple[np.ndarray, tuple[str, ...]]:
     """Rows of `vectors` placed in 2-D by PCA (numpy) or t-SNE (scikit-learn), with axis names."""
     if method == "pca":
         centred = vectors - vectors.mean(axis=0)

@@ -248,6 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8",
                        {"Content-Security-Policy": CSP})
             return
+        status: int
         try:
             status, body = HTTPStatus.OK, answer(self.server.explorer, url.path, url.query)
         except RequestError as error:
@@ -301,6 +302,9 @@ class ExplorerServer(ThreadingHTTPServer):
     """The explorer's HTTP server: one thread per request, quiet about clients that hang up."""
 
     daemon_threads = True  # Ctrl-C must not wait for a slow client
+    # What the bound socket's getsockname() gives: (host, port), with flowinfo and scope for
+    # IPv6; the base class's wider type also covers Unix sockets, which this server never uses.
+    server_address: tuple[str, int] | tuple[str, int, int, int]
     request_queue_size = 128  # a burst of connections queues instead of being refused
 
     def __init__(self, explorer: Explorer, host: str, port: int, log: TextIO | None = None):

@@ -88,6 +88,8 @@ class Vocab:
         sorted_vocab: bool = True,
         null_word: bool = False,
     ) -> "Vocab":
+        """Count `sentences` (pruning rare words while counting once more than `max_vocab_size`
+        are held, as gensim does) and return the vocabulary `from_counts` keeps of them."""
         counts, corpus_words = count_words(sentences, max_vocab_size, trim_rule)
         return cls.from_counts(counts, min_count, max_final_vocab, corpus_words, trim_rule,
                                sorted_vocab, null_word)
@@ -279,11 +281,11 @@ def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if np.any(counts[1:] > counts[:-1]):
         order = np.argsort(-counts, kind="stable")  # order[rank] = word
         code, point, path = huffman_tree(counts[order])
-        lengths = np.diff(path)
+        rank_lengths = np.diff(path)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
         new_path = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths[rank], out=new_path[1:])
+        np.cumsum(rank_lengths[rank], out=new_path[1:])
         pick = np.concatenate([np.arange(path[r], path[r + 1]) for r in rank])
         return code[pick], point[pick], new_path
     count = np.concatenate([counts, np.full(n, np.iinfo(np.int64).max // 4)]).tolist()
@@ -303,7 +305,9 @@ def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parent[picks[0]] = parent[picks[1]] = n + a
         binary[picks[1]] = 1
     root = 2 * n - 2
-    codes, points, lengths = [], [], []
+    codes: list[int] = []
+    points: list[int] = []
+    lengths: list[int] = []
     for word in range(n):
         bits, nodes = [], []
         node = word

@@ -58,7 +58,7 @@ class Word2Vec:
     """
 
     def __init__(self, sentences=None, corpus_file=None, progress=None, trim_rule=None,
-                 callbacks=(), compute_loss=False, **options):
+                 callbacks=(), compute_loss=False, **options) -> None:
         self.config = TrainConfig(**options)
         self.vocab: Vocab | None = None
         self.model: CBOW | None = None
@@ -72,7 +72,7 @@ class Word2Vec:
         self.corpus_count = 0  # sentences in the corpus of the last build_vocab (gensim's name)
         self.corpus_total_words = 0  # raw words in it, in-vocabulary or not
         self.progress = progress
-        self._wv = None
+        self._wv: KeyedVectors | None = None
         if sentences is not None and corpus_file is not None:
             raise W2VError("give sentences or corpus_file, not both")
         if sentences is not None or corpus_file is not None:
@@ -126,7 +126,7 @@ class Word2Vec:
                                "update=True, vocab= and max_vocab_size are single-process only")
             if distributed.rank() == 0:
                 grown, corpus = scan(sentences, c.min_count, c.max_final_vocab, trim_rule,
-                                     c.sorted_vocab, c.null_word)
+                                     bool(c.sorted_vocab), bool(c.null_word))
             shared = distributed.broadcast(
                 (grown.words, grown.counts, grown.corpus_words) if distributed.rank() == 0
                 else None, c.dist_timeout)
@@ -135,16 +135,16 @@ class Word2Vec:
                 corpus = encode(sentences, grown)
         elif update:
             counts, corpus_words = count_words(sentences, c.max_vocab_size, trim_rule)
-            grown = self.vocab.updated(counts, c.min_count, c.max_final_vocab, corpus_words,
-                                       trim_rule, c.null_word)
+            grown = self._built()[0].updated(counts, c.min_count, c.max_final_vocab,
+                                             corpus_words, trim_rule, bool(c.null_word))
             corpus = encode(sentences, grown)
         elif vocab is None and c.max_vocab_size is None:
             grown, corpus = scan(sentences, c.min_count, c.max_final_vocab, trim_rule,
-                                 c.sorted_vocab, c.null_word)
+                                 bool(c.sorted_vocab), bool(c.null_word))
         else:  # a given vocabulary, or pruning while counting: count, then encode
-            grown = vocab or Vocab.build(sentences, c.min_count, c.max_vocab_size,
-                                         c.max_final_vocab, trim_rule, c.sorted_vocab,
-                                         c.null_word)
+            grown = vocab if vocab is not None else Vocab.build(
+                sentences, c.min_count, c.max_vocab_size, c.max_final_vocab, trim_rule,
+                bool(c.sorted_vocab), bool(c.null_word))
             corpus = encode(sentences, grown)
         if len(corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
@@ -173,15 +173,29 @@ class Word2Vec:
             raise W2VError("word_freq holds a negative count; counts are occurrences, >= 0")
         total = sum(counts.values())
         if update:
-            grown = self.vocab.updated(counts, c.min_count, c.max_final_vocab, total, trim_rule,
-                                       c.null_word)
+            grown = self._built()[0].updated(counts, c.min_count, c.max_final_vocab, total,
+                                             trim_rule, bool(c.null_word))
         else:
             grown = Vocab.from_counts(counts, c.min_count, c.max_final_vocab, total, trim_rule,
-                                      c.sorted_vocab, c.null_word)
+                                      bool(c.sorted_vocab), bool(c.null_word))
         self.corpus_count, self.corpus_total_words = corpus_count or 0, total
         self._set_vocab(grown, update)
         self._set_corpus(None, None)
         return self
+
+    def _built(self, fix: str = "call build_vocab() first") -> tuple[Vocab, CBOW]:
+        """The vocabulary and its tables, or a W2VError that says how to make them (`fix`)."""
+        if self.vocab is None or self.model is None:
+            raise W2VError(f"the model has no vocabulary yet; {fix}")
+        return self.vocab, self.model
+
+    def _encoded(self) -> EncodedCorpus:
+        """The corpus train() runs on, or a W2VError: loaded models hold none."""
+        if self.corpus is None:
+            raise W2VError("this model holds no corpus (it was loaded, or built with "
+                           "build_vocab_from_freq): pass corpus_iterable=... or "
+                           "corpus_file=PATH to train()")
+        return self.corpus
 
     def _join_group(self) -> bool:
         """Join the torchrun group if this process was started by torchrun."""
@@ -200,7 +214,7 @@ class Word2Vec:
 
     def _set_vocab(self, vocab: Vocab, update: bool) -> None:
         """Adopt `vocab`: a fresh model for a new vocabulary, grown tables for an update."""
-        old = len(self.vocab) if update else 0
+        old = len(self._built()[0]) if update else 0
         self.vocab = vocab
         self._wv = None
         if update:
@@ -210,20 +224,21 @@ class Word2Vec:
         device = resolve_device(c.device)
         generator = torch.Generator().manual_seed(c.seed)
         try:
-            self.model = CBOW(len(self.vocab), c.vector_size, c.cbow_mean, generator,
+            self.model = CBOW(len(vocab), c.vector_size, bool(c.cbow_mean), generator,
                               sparse=c.update == "autograd" and uses_sparse_gradients(c.optimizer),
                               hs=bool(c.hs))
             self.model.to(device)
         except (RuntimeError, MemoryError) as e:
-            size = 2 * 4 * len(self.vocab) * c.vector_size
-            raise W2VError(f"cannot allocate the two {len(self.vocab):,} x {c.vector_size} "
+            size = 2 * 4 * len(vocab) * c.vector_size
+            raise W2VError(f"cannot allocate the two {len(vocab):,} x {c.vector_size} "
                            f"tables ({size / 2**30:.1f} GiB) on {device}: lower vector_size "
                            "or raise min_count") from e
 
     def _grow_model(self, old: int) -> None:
         """Append rows for words old.. : input rows uniform in +-0.5/dim as word2vec.c starts
         them (drawn from a generator seeded by (seed, old)), output rows zero."""
-        m, added = self.model, len(self.vocab) - old
+        vocab, m = self._built()
+        added = len(vocab) - old
         if added == 0:
             return
         dim = m.in_embed.weight.shape[1]
@@ -234,7 +249,7 @@ class Word2Vec:
             for table, rows in fresh.items():
                 w = table.weight
                 table.weight = nn.Parameter(torch.cat([w.detach(), rows.to(w.device, w.dtype)]))
-                table.num_embeddings = len(self.vocab)
+                table.num_embeddings = len(vocab)
 
     def train(self, corpus_iterable=None, corpus_file=None, total_examples: int | None = None,
               total_words: int | None = None, epochs: int | None = None,
@@ -262,10 +277,6 @@ class Word2Vec:
         if corpus_iterable is not None or corpus_file is not None:
             self._set_corpus(encode(self._sentences(corpus_iterable, corpus_file), self.vocab),
                              corpus_file)
-        if self.corpus is None:
-            raise W2VError("this model holds no corpus (it was loaded, or built with "
-                           "build_vocab_from_freq): pass corpus_iterable=... or "
-                           "corpus_file=PATH to train()")
         self._check_totals(total_examples, total_words)
         config = self.config
         if epochs is not None:
@@ -287,10 +298,12 @@ class Word2Vec:
                 self._wv = None
             _fire(callbacks, f"on_epoch_{event}", self)
 
+        vocab, model = self._built()
+        corpus = self._encoded()
         sync = None
         if self._join_group():
             run = {**run, "world": distributed.world()}
-            sync = distributed.TableSync([p.data for p in self.model.parameters()],
+            sync = distributed.TableSync([p.data for p in model.parameters()],
                                          config.dist_timeout)
         writer = distributed.rank() == 0
 
@@ -303,7 +316,7 @@ class Word2Vec:
         _fire(callbacks, "on_train_begin", self)
         with checkpointer:
             try:
-                train_model(self.model, self.corpus, self.vocab, config, run["start_alpha"],
+                train_model(model, corpus, vocab, config, run["start_alpha"],
                             run["end_alpha"], progress_stream=self.progress if writer else None,
                             first_epoch=first, epoch_hook=epoch_hook, start=start,
                             chunk_hook=checkpointer if config.checkpoint_dir else None,
@@ -321,11 +334,12 @@ class Word2Vec:
         self._wv = None
         _fire(callbacks, "on_train_end", self)
         done = self.history[first:]
-        return sum(h.examples for h in done), self.corpus.corpus_words * len(done)
+        return sum(h.examples for h in done), corpus.corpus_words * len(done)
 
     def _check_totals(self, total_examples, total_words) -> None:
-        actual = {"total_examples": (len(self.corpus.starts) - 1, "sentences"),
-                  "total_words": (self.corpus.corpus_words, "words")}
+        corpus = self._encoded()
+        actual = {"total_examples": (len(corpus.starts) - 1, "sentences"),
+                  "total_words": (corpus.corpus_words, "words")}
         for name, given in (("total_examples", total_examples), ("total_words", total_words)):
             count, unit = actual[name]
             if given is not None and abs(given - count) > TOTALS_TOLERANCE * max(count, 1):
@@ -350,39 +364,36 @@ class Word2Vec:
         output vectors (syn1neg) scored against the mean (cbow_mean=1) or sum of the context
         words' vectors, so they need negative > 0.
         """
-        if self.model is None:
-            raise W2VError("the model has no vocabulary yet; call build_vocab() and train() first")
+        vocab, model = self._built("call build_vocab() and train() first")
         if not self.config.negative:
             raise W2VError("predict_output_word needs negative sampling (negative >= 1): it "
                            "scores words with the negative-sampling output table, as gensim does")
         ids = []
         for w in context_words_list:
             if isinstance(w, (int, np.integer)) and not isinstance(w, bool):
-                if 0 <= w < len(self.vocab):
+                if 0 <= w < len(vocab):
                     ids.append(int(w))
-            elif w in self.vocab:
-                ids.append(self.vocab.index[w])
+            elif w in vocab:
+                ids.append(vocab.index[w])
         if not ids:
             return None
         with torch.no_grad():
-            syn0, syn1neg = self.model.in_embed.weight, self.model.out_embed.weight
+            syn0, syn1neg = model.in_embed.weight, model.out_embed.weight
             hidden = syn0[torch.tensor(ids, device=syn0.device)].sum(0)
             if self.config.cbow_mean:
                 hidden = hidden / len(ids)
             probs = torch.softmax((syn1neg @ hidden).double(), 0)
             k = len(probs) if topn is None else max(min(int(topn), len(probs)), 0)
             top_p, top_i = torch.topk(probs, k)
-        return [(self.vocab.words[i], p) for i, p in zip(top_i.tolist(), top_p.tolist(),
-                                                         strict=True)]
+        return [(vocab.words[i], p) for i, p in zip(top_i.tolist(), top_p.tolist(), strict=True)]
 
     @property
     def wv(self) -> KeyedVectors:
         """The trained word vectors (a numpy copy, refreshed after each train())."""
-        if self.model is None:
-            raise W2VError("the model has no vocabulary yet; call build_vocab() first")
+        vocab, model = self._built()
         if self._wv is None:
-            vectors = self.model.in_embed.weight.detach().to("cpu", torch.float32).numpy()
-            self._wv = KeyedVectors(self.vocab.words, vectors.copy(), self.vocab.counts.copy())
+            vectors = model.in_embed.weight.detach().to("cpu", torch.float32).numpy()
+            self._wv = KeyedVectors(vocab.words, vectors.copy(), vocab.counts.copy())
         return self._wv
 
     @property
@@ -400,7 +411,7 @@ class Word2Vec:
     def _write(self, path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
         from w2v.formats import write_native
 
-        if self.model is None:
+        if self.model is None or self.vocab is None:
             raise W2VError("nothing to save yet: call build_vocab() and train() first")
         m = self.model
         extra = {"syn1neg": m.out_embed.weight.detach().cpu().numpy()}
@@ -416,17 +427,18 @@ class Word2Vec:
     def _save_checkpoint(self, path, run: dict, position: Position, optimizer) -> None:
         """The model plus what resuming needs: the train() call, its position, the history so
         far, optimizer state, and the corpus to re-read and check."""
-        for table in self.model.parameters():
+        for table in self._built()[1].parameters():
             if not torch.isfinite(table).all():
                 raise TrainingDiverged(f"training diverged: the weights hold NaN or infinite "
                                        f"values in epoch {position.epoch + 1}; lower alpha "
                                        f"(now {self.config.alpha})")
         arrays, optimizer_meta = optimizer_arrays(optimizer)
+        corpus = self._encoded()
         state = {
             "run": run, "position": dataclasses.asdict(position),
             "history": [dataclasses.asdict(h) for h in self.history],
             "optimizer": optimizer_meta, "corpus_file": self.corpus_file,
-            "corpus_ids": len(self.corpus), "corpus_sentences": len(self.corpus.starts) - 1,
+            "corpus_ids": len(corpus), "corpus_sentences": len(corpus.starts) - 1,
         }
         self._write(path, arrays, {TRAINING_KEY: json.dumps(state)})
 
@@ -454,9 +466,9 @@ class Word2Vec:
             if corpus_file is None:
                 raise W2VError("the run trained on sentences given in Python: pass the same "
                                "corpus_iterable=... to resume()")
-        self._set_corpus(encode(self._sentences(corpus_iterable, corpus_file), self.vocab),
-                         corpus_file)
-        found = (len(self.corpus), len(self.corpus.starts) - 1)
+        corpus = encode(self._sentences(corpus_iterable, corpus_file), self._built()[0])
+        self._set_corpus(corpus, corpus_file)
+        found = (len(corpus), len(corpus.starts) - 1)
         if found != (state["corpus_ids"], state["corpus_sentences"]):
             raise W2VError(f"the corpus {corpus_file or '(sentences)'} now holds {found[0]:,} "
                            f"known words in {found[1]:,} sentences, the checkpointed run had "
@@ -491,12 +503,12 @@ class Word2Vec:
         self.corpus_file, self.trace = None, []
         self.exchanged_bytes, self.exchange_seconds = 0, 0.0
         self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
-        self.model = CBOW(len(words), syn0.shape[1], self.config.cbow_mean,
+        self.model = CBOW(len(words), syn0.shape[1], bool(self.config.cbow_mean),
                           hs=bool(self.config.hs))
         with torch.no_grad():
             self.model.in_embed.weight.copy_(torch.from_numpy(syn0))
             self.model.out_embed.weight.copy_(torch.from_numpy(tables["syn1neg"]))
-            if self.config.hs:
+            if self.model.hs_embed is not None:  # made when config.hs is set
                 self.model.hs_embed.weight.copy_(torch.from_numpy(tables["syn1"]))
         self.model.to(resolve_device(self.config.device))
         self._wv = None
