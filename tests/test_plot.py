@@ -224,3 +224,10 @@ def test_word_map_on_hand_made_vectors_puts_each_group_together(tmp_path):
     plot.word_map(kv, ["north", "south"], tmp_path / "clusters.png", neighbours=4)
     assert _png_size(tmp_path / "clusters.png") == (10 * plot.DPI, 8 * plot.DPI)
 
+
+
+def test_pca_of_a_single_point_still_has_two_axes():
+    from w2v.plot import project
+
+    points, names = project(np.ones((1, 5)))
+    assert points.shape == (1, 2) and len(names) == 2

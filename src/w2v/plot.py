@@ -82,7 +82,11 @@ def project(vectors: np.ndarray, method: str = "pca") -> tuple[np.ndarray, tuple
         share = singular[:2] ** 2 / max(float((singular**2).sum()), 1e-12)
         names = tuple(f"principal component {i + 1} ({100 * s:.0f}% of variance)"
                       for i, s in enumerate(share))
-        return centred @ components[:2].T, names
+        points = centred @ components[:2].T
+        # One point or 1-D vectors leave fewer than two components: the missing axis is flat.
+        missing = 2 - points.shape[1]
+        points = np.pad(points, ((0, 0), (0, missing)))
+        return points, names + ("(no variance)",) * missing
     check_method(method)
     return _tsne(vectors), ("t-SNE 1", "t-SNE 2")
 
