@@ -95,20 +95,20 @@ class CBOW(nn.Module):
 
 
 def row_damping(rows: torch.Tensor, curvature: torch.Tensor, num_rows: int) -> torch.Tensor:
-    """Per-row divisor max(1, 2 x summed curvature) for a batch's summed updates (num_rows,).
+    """Per-row divisor max(1, summed curvature) for a batch's summed updates (num_rows,).
 
     One example's step on a row is alpha * g * x; along it, the loss curves by about
     alpha * s(1 - s) * |x|^2 (s the sigmoid of the score: the Gauss-Newton term of the logistic
     loss). Sequential SGD feels each step before the next; a batch sums all of a row's steps from
     the same stale vector, and where their summed curvature passes 1 the sum overshoots the
-    minimum along that direction (a frequent noise word hit hundreds of times in a large batch:
-    the divergence). Dividing by the summed curvature gives the Newton step instead, and by twice
-    it, half that: the score is bilinear in the two tables, both of which take the step at once.
-    Rows below the threshold, nearly all rows of a small batch, keep word2vec.c's update.
+    minimum along that direction (a frequent word, target in some examples and noise in many
+    more, hit hundreds of times in a large batch: the divergence). Dividing by the summed
+    curvature gives the Newton step instead. Rows below 1, nearly all rows of a small batch, keep
+    word2vec.c's update.
     """
     total = torch.zeros(num_rows, dtype=curvature.dtype, device=curvature.device)
     total.index_add_(0, rows, curvature)
-    return total.mul_(2.0).clamp_(min=1.0)
+    return total.clamp_(min=1.0)
 
 
 @torch.no_grad()
