@@ -31,10 +31,16 @@ class Started:
         open(out + ".started", "w").close()
 
 try:
-    model = Word2Vec(corpus_file=corpus, callbacks=[Started()], **settings)
+    if "resume" in settings:
+        model = Word2Vec.resume(settings["resume"])
+    else:
+        model = Word2Vec(corpus_file=corpus, callbacks=[Started()], **settings)
 except W2VError as e:
     print(f"w2v: error: {e}", file=sys.stderr)
     sys.exit(2)
+except KeyboardInterrupt as stop:  # a signal: the state was saved, as the CLI reports it
+    print(f"w2v: {stop}", file=sys.stderr)
+    sys.exit(143)
 np.save(out, model.wv.vectors)
 json.dump({"losses": model.epoch_losses, "bytes": model.exchanged_bytes}, open(out + ".json", "w"))
 """
@@ -153,3 +159,26 @@ def test_a_failed_collective_names_the_fix(monkeypatch):
     sync = TableSync([torch.zeros(3, 2)], timeout_seconds=7.0)
     with pytest.raises(RankLost, match="dist_timeout=7 s.*Connection closed by peer"):
         sync.exchange(0.0, 0, False)
+
+
+def test_a_job_stopped_by_sigterm_resumes_with_its_ranks(moby, tmp_path):
+    folder = tmp_path / "ck"
+    settings = {**SETTINGS, "epochs": 6, "checkpoint_dir": str(folder), "checkpoint_every": 0}
+    ranks = _start_ranks(moby, tmp_path, settings)
+    deadline = time.monotonic() + 120
+    while not list(folder.glob("checkpoint-0001-*.w2v")):  # the first epoch is done
+        assert time.monotonic() < deadline and all(job.poll() is None for job in ranks)
+        time.sleep(0.01)
+    for job in ranks:  # as torchrun forwards a SIGTERM: each rank gets it at its own moment
+        job.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+    errors = [job.communicate(timeout=60)[1] for job in ranks]
+    assert [job.returncode for job in ranks] == [143, 143], errors
+    ranks = _start_ranks(moby, tmp_path, {"resume": str(folder)})
+    for job in ranks:
+        _, err = job.communicate(timeout=180)
+        assert job.returncode == 0, err
+    v0, v1 = (np.load(tmp_path / f"rank{r}.npy") for r in (0, 1))
+    assert np.array_equal(v0, v1)
+    stats = json.loads((tmp_path / "rank0.json").read_text())
+    assert len(stats["losses"]) == 6 and stats["losses"][-1] < stats["losses"][0]
