@@ -4,7 +4,8 @@ Nothing here holds a whole file, or a whole line, in memory: files are read in b
 `BLOCK` bytes, a word split across two blocks is joined, and sentences (LineSentence: lines;
 Text8Corpus: the whole stream) are cut into pieces of at most `max_sentence_length` words as they
 fill. Compressed files (.gz, .bz2, .xz) are read transparently. Invalid UTF-8 is replaced, never
-fatal, and counted in `decode_errors`; the caller reports it once.
+fatal, and counted in `decode_errors`; the caller reports it once. A plain file can also be read
+in byte ranges cut at whitespace (`FileReader.spans`), each by a process of its own.
 
 A token longer than `MAX_WORD` characters (a base64 blob, a minified script) is cut to its first
 `MAX_WORD` characters, counted in `truncated_words` and reported by one warning per pass.
@@ -63,19 +64,39 @@ def _read_error(path, offset: int, err: Exception) -> W2VError:
                     f"{reason}; the file is damaged or unreadable, replace it")
 
 
-def _blocks(f, path, by_line: bool) -> Iterator[bytes]:
-    """The file's bytes in pieces of at most BLOCK bytes; by line, a piece ends at a newline."""
+def _blocks(f, path, by_line: bool, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+    """The file's bytes from `start` to `stop` (None: the end) in pieces of at most BLOCK bytes;
+    by line, a piece ends at a newline."""
     read = f.readline if by_line else f.read
-    offset = 0
-    while True:
-        try:
-            raw = read(BLOCK)
-        except _READ_ERRORS as err:
-            raise _read_error(path, offset, err) from err
-        if not raw:
-            return
-        offset += len(raw)
-        yield raw
+    offset = start
+    try:
+        if start:
+            f.seek(start)
+        while stop is None or offset < stop:
+            raw = read(BLOCK if stop is None else min(BLOCK, stop - offset))
+            if not raw:
+                return
+            offset += len(raw)
+            yield raw
+    except _READ_ERRORS as err:
+        raise _read_error(path, offset, err) from err
+
+
+def _next_boundary(f, path, start: int, stop: int, delimiters: re.Pattern) -> int | None:
+    """The offset just after the first delimiter byte in [start, stop), or None."""
+    try:
+        f.seek(start)
+        while start < stop:
+            raw = f.read(min(1 << 16, stop - start))
+            if not raw:
+                return None
+            found = delimiters.search(raw)
+            if found:
+                return start + found.end()
+            start += len(raw)
+    except _READ_ERRORS as err:
+        raise _read_error(path, start, err) from err
+    return None
 
 
 class _Pass:
@@ -138,15 +159,17 @@ class _Reader:
         for start in range(0, len(words), n):
             yield words[start : start + n]
 
-    def _sentences(self, path, by_line: bool, limit: int | None = None) -> Iterator[list[str]]:
-        """Sentences of the file at `path`: one per line when `by_line`, else of the whole
-        stream, each cut at max_sentence_length words; `limit` stops after that many lines."""
+    def _sentences(self, path, by_line: bool, limit: int | None = None, start: int = 0,
+                   stop: int | None = None) -> Iterator[list[str]]:
+        """Sentences of bytes [start, stop) of the file at `path`: one per line when `by_line`,
+        else of the whole stream, each cut at max_sentence_length words; `limit` stops after
+        that many lines. The counters hold this pass's at the end; nothing is warned."""
         state = _Pass(self.lowercase, self.tokenize_text)
         n, lines = self.max_sentence_length, 0
         pending: list[str] = []
         tail = ""
         with open_binary(path) as f:
-            for raw in _blocks(f, path, by_line):
+            for raw in _blocks(f, path, by_line, start, stop):
                 head, tail = _split_unfinished(tail + state.decode(raw))
                 words = state.words(head)
                 if by_line and raw[-1:] == b"\n":
@@ -169,35 +192,17 @@ class _Reader:
                 tail += state.decode(b"", final=True)
                 yield from self._cut(pending + state.words(tail + " "))
         self.decode_errors, self.truncated_words = state.decode_errors, state.truncated
-        if state.truncated:
-            warnings.warn(f"{path}: {state.truncated} tokens longer than {MAX_WORD} characters "
-                          f"were cut to their first {MAX_WORD}", UserWarning, stacklevel=3)
 
 
-class LineSentence(_Reader):
-    """One sentence per line, words separated by whitespace (gensim's LineSentence).
+class FileReader(_Reader):
+    """A reader of one file that can also be read in byte ranges, each by its own process.
 
-    A line longer than max_sentence_length words gives several sentences, as in gensim; a line
-    of any length is read a block at a time.
+    `spans` cuts the file at whitespace bytes (newlines when each line is a sentence), so the
+    ranges' words, read apart and put end to end, are the file's, and so are their lines.
     """
 
-    def __init__(self, source, limit=None, **options):
-        super().__init__(**options)
-        self.source = Path(source)
-        self.limit = limit
-        open_binary(self.source).close()
-
-    def __iter__(self) -> Iterator[list[str]]:
-        if self.limit is not None and self.limit <= 0:
-            return iter(())
-        return self._sentences(self.source, by_line=True, limit=self.limit)
-
-
-class Text8Corpus(_Reader):
-    """A file read as one stream of words (text8's single line), cut into fixed-length sentences.
-
-    Lines, if any, do not end sentences. Memory stays at one block plus one sentence.
-    """
+    by_line = True  # each line is a sentence, or the file is one stream of words
+    limit: int | None = None  # stop after this many lines
 
     def __init__(self, source, **options):
         super().__init__(**options)
@@ -205,7 +210,68 @@ class Text8Corpus(_Reader):
         open_binary(self.source).close()
 
     def __iter__(self) -> Iterator[list[str]]:
-        return self._sentences(self.source, by_line=False)
+        if self.limit is not None and self.limit <= 0:
+            return iter(())
+        return self._whole()
+
+    def _whole(self) -> Iterator[list[str]]:
+        yield from self._sentences(self.source, self.by_line, self.limit)
+        self.report(self.decode_errors, self.truncated_words)
+
+    def report(self, decode_errors: int, truncated_words: int) -> None:
+        """Keep the counters of a finished pass over the file and warn once of cut tokens."""
+        self.decode_errors, self.truncated_words = decode_errors, truncated_words
+        if truncated_words:
+            warnings.warn(f"{self.source}: {truncated_words} tokens longer than {MAX_WORD} "
+                          f"characters were cut to their first {MAX_WORD}", UserWarning,
+                          stacklevel=4)
+
+    def spans(self, parts: int, min_bytes: int = 1) -> list[tuple[int, int | None]]:
+        """At most `parts` byte ranges [start, stop) of at least about `min_bytes` that cover
+        the file in order; stop None is the end. A compressed file, or one read up to a line
+        `limit`, is one range."""
+        if self.limit is not None or self.source.suffix.lower() in _OPENERS:
+            return [(0, None)]
+        delimiters = re.compile(rb"\n" if self.by_line else rb"[ \n]")
+        with open_binary(self.source) as f:
+            size = os.fstat(f.fileno()).st_size
+            parts = max(1, min(parts, size // max(min_bytes, 1)))
+            targets = [size * i // parts for i in range(1, parts)] + [size]
+            cuts = [0]
+            for target, bound in zip(targets, targets[1:], strict=False):
+                # Searching only up to the next target bounds the bytes read; a range with no
+                # delimiter joins the next one.
+                cut = _next_boundary(f, self.source, target, bound, delimiters)
+                if cut is not None and cuts[-1] < cut < size:
+                    cuts.append(cut)
+        return list(zip(cuts, [*cuts[1:], None], strict=True))
+
+    def read_span(self, start: int, stop: int | None) -> Iterator[list[str]]:
+        """The sentences of bytes [start, stop), read as if they were a file of their own; the
+        counters hold the range's at the end, and nothing is warned."""
+        return self._sentences(self.source, self.by_line, start=start, stop=stop)
+
+
+class LineSentence(FileReader):
+    """One sentence per line, words separated by whitespace (gensim's LineSentence).
+
+    A line longer than max_sentence_length words gives several sentences, as in gensim; a line
+    of any length is read a block at a time. `limit` reads only the first that many lines.
+    """
+
+    def __init__(self, source, limit=None, **options):
+        super().__init__(source, **options)
+        self.limit = limit
+
+
+class Text8Corpus(FileReader):
+    """A file read as one stream of words (text8's single line), cut into fixed-length sentences.
+
+    Lines, if any, do not end sentences. Memory stays at one block plus one sentence. Read in
+    ranges, its sentences are cut anew from the total: the caller counts words, not sentences.
+    """
+
+    by_line = False
 
 
 class PathLineSentences(_Reader):

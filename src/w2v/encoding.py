@@ -5,23 +5,40 @@ those ids to a temporary file and counts them with `bincount`, then builds the v
 rewrites the file in final ids, dropping words below min_count (as word2vec.c drops unknown
 words). Memory holds one block of ids, the word table and the sentence offsets; the ids
 themselves stay on disk, so training a corpus four times longer costs no more memory.
+
+A large plain corpus file is scanned by several processes at once, each a byte range of it cut
+at whitespace; their word tables are joined in file order, so the result is the one-process
+scan's to the last id, whatever the number of processes.
 """
 
+import multiprocessing
 import os
+import signal
+import sys
 import tempfile
+import warnings
 import weakref
 from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
+from w2v.corpus import FileReader
 from w2v.errors import W2VError
 from w2v.vocab import Vocab
 
 BLOCK_IDS = 1 << 20  # ids per block written or rewritten: ~25 MiB of temporaries at most
-# Ids are gathered as C ints (array "i"), never as a long list of Python ints (36 bytes each).
+# Words looked up per call: one numpy conversion for many sentences, whatever their length, and
+# only a batch's strings alive at once.
+BATCH_WORDS = 1 << 16
+# `encode` gathers ids as C ints (array "i"), never as a long list of Python ints (36 bytes each).
 assert array("i").itemsize == 4
+MAX_SCAN_PROCESSES = 4  # each holds a word table of its own; more gains little on a disk read
+SCAN_SPAN_BYTES = 4 << 20  # below two of these a file is scanned by one process: starting
+# another and joining the tables would cost more than it saves
 
 
 class IdFile:
@@ -69,11 +86,15 @@ class EncodedCorpus:
 
 
 class _IdWriter:
-    """Appends int32 blocks to a file in a temporary folder removed with its last user."""
+    """Appends int32 blocks to a file in `folder`, or in a temporary folder of its own that is
+    removed with the file's last user."""
 
-    def __init__(self, name: str):
-        self.folder = tempfile.TemporaryDirectory(prefix="w2v-corpus-")
-        self.path = Path(self.folder.name) / name
+    def __init__(self, name: str, folder: Path | None = None):
+        self.folder = None
+        if folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="w2v-corpus-")
+            folder = Path(self.folder.name)
+        self.path = folder / name
         self.file = open(self.path, "wb")  # noqa: SIM115 - closed in finish()
         self.length = 0
 
@@ -91,85 +112,224 @@ class _IdWriter:
     def __exit__(self, kind, error, trace) -> None:
         if error is not None:  # a failed read or write leaves no file behind
             self.file.close()
-            self.folder.cleanup()
+            if self.folder:
+                self.folder.cleanup()
 
     def finish(self) -> IdFile:
         self.file.close()
         ids = IdFile(self.path, self.length)
-        weakref.finalize(ids, self.folder.cleanup)
+        if self.folder:
+            weakref.finalize(ids, self.folder.cleanup)
         return ids
+
+
+@dataclass
+class _Part:
+    """One pass over (a range of) the corpus: its words in first-seen order, their counts, its
+    provisional ids on disk and its sentence offsets, and the reader's counters for it."""
+
+    words: list[str]
+    counts: np.ndarray
+    ids: IdFile
+    starts: np.ndarray
+    decode_errors: int = 0
+    truncated_words: int = 0
 
 
 def scan(sentences: Iterable[list[str]], min_count: int = 5,
          max_final_vocab: int | None = None, trim_rule=None, sorted_vocab: bool = True,
-         null_word: bool = False) -> tuple[Vocab, EncodedCorpus]:
+         null_word: bool = False, processes: int | None = None) -> tuple[Vocab, EncodedCorpus]:
     """Count and encode in one pass over the text: (vocabulary, corpus in its ids).
 
-    The vocabulary options are `Vocab.from_counts`'s."""
+    The vocabulary options are `Vocab.from_counts`'s. A plain corpus file (a `FileReader`) is
+    read by up to `processes` processes at once; None: one per CPU, up to MAX_SCAN_PROCESSES,
+    for a file of at least two SCAN_SPAN_BYTES. The result does not depend on the number."""
+    with tempfile.TemporaryDirectory(prefix="w2v-scan-") as folder:
+        parts = _scan_parts(sentences, Path(folder), processes)
+        total = sum(len(p.ids) for p in parts)
+        if total == 0:
+            source = getattr(sentences, "source", None)
+            where = f" {source}" if source is not None else ""
+            raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with "
+                           "text")
+        index, counts, provisional = _join(parts)
+        vocab = Vocab.from_counts(dict(zip(index, counts.tolist(), strict=True)), min_count,
+                                  max_final_vocab, total, trim_rule, sorted_vocab, null_word)
+        final = np.array([vocab.index.get(w, -1) for w in index], dtype=np.int32)
+        pieces = [(p.ids, final[ids]) for p, ids in zip(parts, provisional, strict=True)]
+        return vocab, _remap(pieces, _starts(sentences, parts, total), total)
+
+
+def _scan_parts(sentences, folder: Path, processes: int | None) -> list[_Part]:
+    spans = _spans(sentences, processes)
+    if len(spans) < 2:
+        return [_count(sentences, folder / "part0.i32")]
+    parts = _scan_in_processes(sentences, spans, folder)
+    sentences.report(sum(p.decode_errors for p in parts), sum(p.truncated_words for p in parts))
+    return parts
+
+
+def _spans(sentences, processes: int | None) -> list[tuple[int, int | None]]:
+    """The byte ranges to scan in processes of their own; fewer than two: scan in this one."""
+    # Workers are forked, so they start at once and need nothing pickled; a daemonic process
+    # (a multiprocessing pool's worker) may not start children.
+    if (not isinstance(sentences, FileReader) or not sys.platform.startswith("linux")
+            or multiprocessing.current_process().daemon):
+        return []
+    if processes is None:
+        processes = min(len(os.sched_getaffinity(0)), MAX_SCAN_PROCESSES)
+        return sentences.spans(processes, SCAN_SPAN_BYTES)
+    return sentences.spans(processes)
+
+
+def _count(sentences: Iterable[list[str]], path: Path) -> _Part:
+    """Give each word a provisional id in first-seen order, write the ids to `path`, count."""
     index: dict[str, int] = {}
-    words: list[str] = []
     counts = np.zeros(0, dtype=np.int64)
-    with _IdWriter("provisional.i32") as writer:
-        starts, buffer, total = array("q", [0]), array("i"), 0
-        get = index.get
+    batch: list[str] = []
+    blocks: list[np.ndarray] = []
+    starts, buffered, total = array("q", [0]), 0, 0
+    with _IdWriter(path.name, path.parent) as writer:
         for sentence in sentences:
-            ids = list(map(get, sentence))
-            k = -1
-            while True:  # visit only the unknown words; list.index scans in C
-                try:
-                    k = ids.index(None, k + 1)
-                except ValueError:
-                    break
-                word = sentence[k]
-                i = get(word)
-                if i is None:
-                    i = index[word] = len(words)
-                    words.append(word)
-                ids[k] = i
-            buffer.extend(ids)
-            total += len(ids)
+            before = len(batch)
+            batch += sentence  # any iterable of tokens will do, a generator too
+            total += len(batch) - before
             starts.append(total)
-            if len(buffer) >= BLOCK_IDS:
-                counts = _flush(buffer, writer, counts, len(words))
-                buffer = array("i")
-        counts = _flush(buffer, writer, counts, len(words))
-        provisional = writer.finish()
-    if total == 0:
-        source = getattr(sentences, "source", None)
-        where = f" {source}" if source is not None else ""
-        raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with text")
-    vocab = Vocab.from_counts(dict(zip(words, counts.tolist(), strict=True)), min_count,
-                              max_final_vocab, total, trim_rule, sorted_vocab, null_word)
-    remap = np.full(len(words), -1, dtype=np.int32)
-    seen = [(index[w], i) for i, w in enumerate(vocab.words) if w in index]  # not the null word
-    remap[[p for p, _ in seen]] = np.array([i for _, i in seen], dtype=np.int32)
-    return vocab, _remap(provisional, np.frombuffer(starts, dtype=np.int64), remap, total)
+            if len(batch) >= BATCH_WORDS:
+                blocks.append(_ids(batch, index))
+                buffered += len(batch)
+                batch = []
+                if buffered >= BLOCK_IDS:
+                    counts = _flush(blocks, writer, counts, len(index))
+                    blocks, buffered = [], 0
+        blocks.append(_ids(batch, index))
+        counts = _flush(blocks, writer, counts, len(index))
+        return _Part(list(index), counts, writer.finish(), np.frombuffer(starts, dtype=np.int64))
 
 
-def _flush(buffer: array, writer: _IdWriter, counts: np.ndarray, num_words: int) -> np.ndarray:
-    block = np.frombuffer(buffer, dtype=np.int32)
+def _ids(batch: list[str], index: dict[str, int]) -> np.ndarray:
+    """The batch's words as ids; a new word gets the next id where it first appears."""
+    get = index.get
+    ids = np.fromiter(map(get, batch, repeat(-1)), dtype=np.int32, count=len(batch))
+    for k in np.flatnonzero(ids < 0).tolist():  # new words, and their repeats in this batch
+        word = batch[k]
+        i = get(word)
+        if i is None:
+            i = index[word] = len(index)
+        ids[k] = i
+    return ids
+
+
+def _flush(blocks: list[np.ndarray], writer: _IdWriter, counts: np.ndarray,
+           num_words: int) -> np.ndarray:
+    block = np.concatenate(blocks)
     writer.write(block)
     grown = np.zeros(num_words, dtype=np.int64)
     grown[: len(counts)] = counts
     return grown + np.bincount(block, minlength=num_words)
 
 
-def _remap(provisional: IdFile, starts: np.ndarray, remap: np.ndarray, total: int):
-    """Rewrite provisional ids as final ids, dropping -1s and moving sentence offsets to match."""
+def _scan_span(reader: FileReader, span: tuple[int, int | None], path: Path) -> _Part:
+    part = _count(reader.read_span(*span), path)
+    part.decode_errors, part.truncated_words = reader.decode_errors, reader.truncated_words
+    return part
+
+
+def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
+    """Scan the first span here and each other in a forked process; any failure is raised here
+    as the one-process scan would raise it, and stops the other processes."""
+    context = multiprocessing.get_context("fork")
+    jobs = []
+    try:
+        for k, span in enumerate(spans[1:], 1):
+            receive, send = context.Pipe(duplex=False)
+            job = context.Process(target=_worker, args=(reader, span, folder / f"part{k}.i32",
+                                                        send))
+            with warnings.catch_warnings():
+                # Python 3.12+ warns on forking a process with threads (torch's pools). The
+                # child runs only the reading and numpy code above, and leaves by os._exit.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                job.start()
+            send.close()  # so that a child's death reads as the end of its pipe
+            jobs.append((job, receive))
+        parts = [_scan_span(reader, spans[0], folder / "part0.i32")]
+        return parts + [_receive(reader, job, receive) for job, receive in jobs]
+    finally:
+        for job, receive in jobs:
+            if job.is_alive():
+                job.kill()
+            job.join()
+            receive.close()
+
+
+def _worker(reader: FileReader, span, path: Path, send) -> None:
+    # Ctrl-C reaches the whole process group; the parent stops its workers itself, so they do
+    # not each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    outcome: _Part | Exception
+    try:
+        outcome = _scan_span(reader, span, path)
+    except Exception as err:  # sent to the parent, which raises it
+        outcome = err
+    send.send(outcome)
+
+
+def _receive(reader: FileReader, job, receive) -> _Part:
+    try:
+        outcome = receive.recv()
+    except EOFError:
+        job.join()
+        raise W2VError(f"a process scanning corpus file {reader.source} stopped (exit code "
+                       f"{job.exitcode}), killed for memory perhaps; free memory and retry"
+                       ) from None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _join(parts: list[_Part]) -> tuple[dict[str, int], np.ndarray, list[np.ndarray]]:
+    """The parts' words in first-seen order over all parts, their summed counts, and each
+    part's map from its provisional ids to the joined ones."""
+    index: dict[str, int] = {}
+    maps = []
+    for part in parts:
+        maps.append(np.array([index.setdefault(w, len(index)) for w in part.words],
+                             dtype=np.int64))
+    counts = np.zeros(len(index), dtype=np.int64)
+    for part, ids in zip(parts, maps, strict=True):
+        counts[ids] += part.counts  # a part lists each word once
+    return index, counts, maps
+
+
+def _starts(sentences, parts: list[_Part], total: int) -> np.ndarray:
+    """The sentence offsets of the whole corpus, as one pass over it would have cut them."""
+    if len(parts) > 1 and not sentences.by_line:
+        # A stream is cut every max_sentence_length words from its start, not from a range's.
+        step = sentences.max_sentence_length
+        return np.append(np.arange(0, total, step, dtype=np.int64), total)
+    offsets = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+    return np.concatenate([parts[0].starts[:1]]
+                          + [p.starts[1:] + o for p, o in zip(parts, offsets, strict=True)])
+
+
+def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: int):
+    """Rewrite each piece's provisional ids through its map to final ids, end to end, dropping
+    -1s and moving the sentence offsets to match."""
     with _IdWriter("ids.i32") as writer:
         new_starts = np.zeros_like(starts)
-        kept_before = 0
-        for a in range(0, total, BLOCK_IDS):
-            b = min(a + BLOCK_IDS, total)
-            ids = remap[provisional[a:b]]
-            kept = ids >= 0
-            writer.write(ids[kept])
-            prefix = np.concatenate([[kept_before], kept_before + np.cumsum(kept)])
-            lo, hi = np.searchsorted(starts, a, "left"), np.searchsorted(starts, b, "right")
-            new_starts[lo:hi] = prefix[starts[lo:hi] - a]
-            kept_before = int(prefix[-1])
+        kept_before = offset = 0
+        for provisional, remap in pieces:
+            for a in range(offset, offset + len(provisional), BLOCK_IDS):
+                b = min(a + BLOCK_IDS, offset + len(provisional))
+                ids = remap[provisional[a - offset : b - offset]]
+                kept = ids >= 0
+                writer.write(ids[kept])
+                prefix = np.concatenate([[kept_before], kept_before + np.cumsum(kept)])
+                lo, hi = np.searchsorted(starts, a, "left"), np.searchsorted(starts, b, "right")
+                new_starts[lo:hi] = prefix[starts[lo:hi] - a]
+                kept_before = int(prefix[-1])
+            offset += len(provisional)
         ids = writer.finish()
-    os.unlink(provisional.path)
     return EncodedCorpus(ids, new_starts, total)
 
 
@@ -180,13 +340,13 @@ def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
         starts, buffer, total, corpus_words = array("q", [0]), array("i"), 0, 0
         for sentence in sentences:
             corpus_words += len(sentence)
-            ids = [i for i in map(index.get, sentence) if i is not None]
-            buffer.extend(ids)
-            total += len(ids)
+            known = [i for i in map(index.get, sentence) if i is not None]
+            buffer.extend(known)
+            total += len(known)
             starts.append(total)
             if len(buffer) >= BLOCK_IDS:
                 writer.write(np.frombuffer(buffer, dtype=np.int32))
                 buffer = array("i")
         writer.write(np.frombuffer(buffer, dtype=np.int32))
-        ids = writer.finish()
-    return EncodedCorpus(ids, np.frombuffer(starts, dtype=np.int64), corpus_words)
+        encoded = writer.finish()
+    return EncodedCorpus(encoded, np.frombuffer(starts, dtype=np.int64), corpus_words)
