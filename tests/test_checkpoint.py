@@ -210,3 +210,20 @@ def test_resume_without_a_run_is_one_line(tmp_path):
                           timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("w2v: error: cannot resume") and done.stderr.count("\n") == 1
+
+
+def test_a_parallel_run_resumed_ends_at_the_same_quality(moby, tmp_path):
+    """With two lock-free threads a run is not repeatable bit for bit, stopped or not; resumed,
+    it ends where an uninterrupted parallel run does."""
+    settings = {**SETTINGS, "workers": 2}
+    whole = Word2Vec(corpus_file=moby, **settings)
+    folder = tmp_path / "ck"
+    model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **settings)
+    model.build_vocab(corpus_file=moby)
+    with pytest.raises(TrainingInterrupted):
+        model.train(callbacks=[SignalAt(2)])
+    resumed = Word2Vec.resume(folder)
+    assert resumed.epoch_losses[-1] == pytest.approx(whole.epoch_losses[-1], rel=0.01)
+    pairs = [("whale", "ship"), ("captain", "ahab"), ("sea", "ocean")]
+    for a, b in pairs:
+        assert resumed.wv.similarity(a, b) == pytest.approx(whole.wv.similarity(a, b), abs=0.15)
