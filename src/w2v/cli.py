@@ -420,7 +420,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         kind = next(t for t in (int, float, str) if t == f.type or t in typing.get_args(f.type))
         group.add_argument(_config_flag(f.name), type=kind, default=f.default,
                            choices=f.metadata.get("choices"),
-                           metavar=None if "choices" in f.metadata else _METAVARS[kind],
+                           metavar=None if "choices" in f.metadata
+                           else f.metadata.get("metavar", _METAVARS[kind]),
                            help=f.metadata["help"])
 
 

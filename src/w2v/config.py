@@ -111,7 +111,7 @@ class TrainConfig:
     checkpoint_dir: str | None = _opt(
         None, "save the training state in this folder at each epoch end, every "
         "--checkpoint-every minutes and on SIGINT/SIGTERM; continue with --resume DIR",
-        "checkpoints",
+        "checkpoints", metavar="DIR",
     )
     checkpoint_every: float = _opt(
         30.0, "minutes between checkpoints within an epoch (0: at epoch ends only)",
