@@ -78,10 +78,10 @@ MIN_CHUNK_WORDS = 1 << 14
 
 
 def chunk_words(corpus_words: int, largest: int = MAX_CHUNK_WORDS) -> int:
-    """Words per chunk: about 1/32 of an epoch, so progress, the learning rate and checkpoints
+    """Words per chunk: about 1/16 of an epoch, so progress, the learning rate and checkpoints
     refresh often even on a small corpus, within [16K, `largest`] words so a chunk's fixed cost
     (starting threads, a GPU sync) stays negligible."""
-    return max(MIN_CHUNK_WORDS, min(largest, corpus_words // 32))
+    return max(MIN_CHUNK_WORDS, min(largest, corpus_words // 16))
 
 
 def check_finite(loss: float, epoch: int, words: float, config: TrainConfig, update: str):
