@@ -99,8 +99,13 @@ class Checkpointer:
         self.signum = signum
         self._restore()
 
-    def __call__(self, position: Position, optimizer, epoch_end: bool) -> None:
-        due = (epoch_end or self.signum is not None
+    def __call__(self, position: Position, optimizer, epoch_end: bool,
+                 stop: bool | None = None) -> None:
+        """Save if due; stop after saving if a signal came. In a torchrun job `stop` is what
+        all ranks agreed on at the last exchange, so that they all stop at the same round."""
+        if stop is None:
+            stop = self.signum is not None
+        due = (epoch_end or stop
                or (self.every > 0 and time.monotonic() - self.last >= self.every))
         if not due:
             return
@@ -108,8 +113,8 @@ class Checkpointer:
         self.save(path, position, optimizer)
         prune(self.folder)
         self.last = time.monotonic()
-        if self.signum is not None:
-            raise TrainingInterrupted(self.signum, path)
+        if stop:
+            raise TrainingInterrupted(self.signum or signal.SIGTERM, path)
 
 
 def optimizer_arrays(optimizer) -> tuple[dict[str, np.ndarray], dict]:

@@ -13,7 +13,6 @@ word2vec.c, whatever the optimizer.
 
 import itertools
 import math
-import signal
 import time
 from dataclasses import dataclass
 
@@ -181,7 +180,7 @@ def train_model(
     `first_epoch` numbers the epochs of a later `train()` call after the earlier ones, so their
     random draws differ. `epoch_hook(event, stats)`, if given, is called with ("begin", None)
     before each epoch and ("end", that epoch's EpochStats) after it (Word2Vec's callbacks).
-    `chunk_hook(position, optimizer, epoch_end)` is called after every corpus chunk (checkpoints
+    `chunk_hook(position, optimizer, epoch_end, stop)` is called after every chunk (checkpoints
     hang there); `start` and `optimizer_state` resume a call from a saved position. A `trace`
     list gets a TracePoint per chunk (for loss curves). With `sync` (a torch.distributed run)
     this rank trains its share of the chunks and exchanges changed rows after each round.
@@ -218,12 +217,11 @@ def train_model(
         def finish(index: int, loss: float, examples: int, seconds: float, done: float,
                    words: float, position=position):
             """After each chunk: agree with the other ranks, check, account, trace, hook."""
+            stop = None  # alone, the checkpointer decides from its own signal
             if sync is not None:
                 wants_stop = getattr(chunk_hook, "signum", None) is not None
                 totals = sync.exchange(loss, examples, wants_stop)
-                loss, examples = totals.loss, totals.examples
-                if totals.stop and not wants_stop and chunk_hook is not None:
-                    chunk_hook.signum = signal.SIGTERM
+                loss, examples, stop = totals.loss, totals.examples, totals.stop
             check_finite(loss, position.epoch + 1, done, config, update)
             position.chunk = index + 1
             position.loss_sum += loss
@@ -236,7 +234,7 @@ def train_model(
             progress.update(done, position.epoch + 1, config.epochs,
                             position.loss_sum / max(position.examples, 1), alpha)
             if chunk_hook is not None:
-                chunk_hook(position, optimizer, False)
+                chunk_hook(position, optimizer, False, stop)
 
         chunks = _pending_chunks(corpus, size, position, epoch * epoch_words,
                                  *((sync.rank, sync.world) if sync is not None else (0, 1)))
@@ -248,8 +246,8 @@ def train_model(
                                   position.seconds, position.loss_sum))
         if epoch_hook is not None:
             epoch_hook("end", history[-1])
-        if chunk_hook is not None:
-            chunk_hook(Position(epoch + 1), optimizer, True)
+        if chunk_hook is not None:  # ranks stop only where they agreed to: at an exchange
+            chunk_hook(Position(epoch + 1), optimizer, True, False if sync is not None else None)
     progress.close()
     return history
 
