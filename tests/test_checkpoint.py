@@ -227,3 +227,13 @@ def test_a_parallel_run_resumed_ends_at_the_same_quality(moby, tmp_path):
     pairs = [("whale", "ship"), ("captain", "ahab"), ("sea", "ocean")]
     for a, b in pairs:
         assert resumed.wv.similarity(a, b) == pytest.approx(whole.wv.similarity(a, b), abs=0.15)
+
+
+def test_a_checkpoint_dir_that_cannot_work_is_refused_before_training(moby, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    model = Word2Vec(checkpoint_dir=str(blocker), **SETTINGS)
+    model.build_vocab(corpus_file=moby)
+    with pytest.raises(W2VError, match="is a file; give a folder"):
+        model.train()
+    assert model.history == []

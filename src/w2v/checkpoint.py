@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from w2v.atomic import check_writable
 from w2v.errors import W2VError
 from w2v.train import Position
 
@@ -79,7 +80,10 @@ class Checkpointer:
         self._previous: dict = {}
 
     def __enter__(self) -> "Checkpointer":
+        if self.folder.exists() and not self.folder.is_dir():
+            raise W2VError(f"checkpoint_dir {self.folder} is a file; give a folder")
         self.folder.mkdir(parents=True, exist_ok=True)
+        check_writable(self.folder / checkpoint_name(Position()))  # now, not an epoch from now
         for stale in self.folder.glob(".checkpoint-*.tmp"):  # a write cut short by a kill
             stale.unlink(missing_ok=True)
         if threading.current_thread() is threading.main_thread():
