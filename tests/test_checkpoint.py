@@ -237,3 +237,10 @@ def test_a_checkpoint_dir_that_cannot_work_is_refused_before_training(moby, tmp_
     with pytest.raises(W2VError, match="is a file; give a folder"):
         model.train()
     assert model.history == []
+
+
+def test_resume_refuses_settings_it_would_ignore(tmp_path):
+    done = subprocess.run(_w2v("--resume", tmp_path, "--epochs", 9, "--alpha", 0.1), env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "drop --alpha --epochs" in done.stderr and done.stderr.count("\n") == 1

@@ -490,12 +490,21 @@ def _save_job(args: argparse.Namespace, out_format: str) -> None:
 
 
 def _resume(args: argparse.Namespace) -> None:
+    import dataclasses
     import json
     import time
 
     from w2v import distributed
+    from w2v.config import TrainConfig
     from w2v.word2vec import Word2Vec
 
+    ignored = [_config_flag(f.name) for f in dataclasses.fields(TrainConfig)
+               if getattr(args, f.name) != f.default]
+    ignored += [flag for flag, value in (("--save-vocab", args.save_vocab),
+                                         ("--read-vocab", args.read_vocab)) if value]
+    if ignored:
+        raise W2VError(f"--resume continues a run with the settings it was started with; "
+                       f"drop {' '.join(ignored)}")
     try:
         job = json.loads((Path(args.resume) / JOB_FILE).read_text())
         ok = isinstance(job, dict) and all(k in job for k in JOB_KEYS)
