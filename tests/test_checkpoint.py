@@ -63,15 +63,22 @@ def test_signal_saves_then_resume_is_bit_identical(moby, reference, tmp_path):
     assert [h.epoch for h in resumed.history] == [1, 2, 3]
 
 
-def test_resume_restores_the_optimizer_state(moby, tmp_path):
-    settings = {**SETTINGS, "epochs": 2, "update": "autograd", "optimizer": "adam",
-                "alpha": 0.002, "batch_size": 512}
-    whole = Word2Vec(corpus_file=moby, **settings)
-    folder = tmp_path / "ck"
+def _stop_in_epoch_2(corpus, folder, settings) -> None:
+    """Train with checkpoints until a SIGINT early in epoch 2 stops the run."""
     model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **settings)
-    model.build_vocab(corpus_file=moby)
+    model.build_vocab(corpus_file=corpus)
     with pytest.raises(TrainingInterrupted):
         model.train(callbacks=[SignalAt(2)])
+
+
+AUTOGRAD = {**SETTINGS, "epochs": 2, "update": "autograd", "alpha": 0.002, "batch_size": 512}
+
+
+def test_resume_restores_the_optimizer_state(moby, tmp_path):
+    settings = {**AUTOGRAD, "optimizer": "adam"}
+    whole = Word2Vec(corpus_file=moby, **settings)
+    folder = tmp_path / "ck"
+    _stop_in_epoch_2(moby, folder, settings)
     resumed = Word2Vec.resume(folder)
     assert np.array_equal(resumed.wv.vectors, whole.wv.vectors)
 
@@ -218,10 +225,7 @@ def test_a_parallel_run_resumed_ends_at_the_same_quality(moby, tmp_path):
     settings = {**SETTINGS, "workers": 2}
     whole = Word2Vec(corpus_file=moby, **settings)
     folder = tmp_path / "ck"
-    model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **settings)
-    model.build_vocab(corpus_file=moby)
-    with pytest.raises(TrainingInterrupted):
-        model.train(callbacks=[SignalAt(2)])
+    _stop_in_epoch_2(moby, folder, settings)
     resumed = Word2Vec.resume(folder)
     assert resumed.epoch_losses[-1] == pytest.approx(whole.epoch_losses[-1], rel=0.01)
     pairs = [("whale", "ship"), ("captain", "ahab"), ("sea", "ocean")]
@@ -244,3 +248,27 @@ def test_resume_refuses_settings_it_would_ignore(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "drop --alpha --epochs" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_used_folder_is_refused_and_later_train_calls_number_on(moby, tmp_path):
+    folder = tmp_path / "ck"
+    model = Word2Vec(corpus_file=moby, checkpoint_dir=str(folder), **{**SETTINGS, "epochs": 2})
+    model.train(epochs=1)  # a later call: its epoch is the model's third
+    assert checkpoints(folder)[-1].name == "checkpoint-0003-000000.w2v"
+    with pytest.raises(W2VError, match="holds another run's checkpoints"):
+        Word2Vec(corpus_file=moby, checkpoint_dir=str(folder), **SETTINGS)
+
+
+def test_resume_saves_where_it_resumed_from_and_restores_sparse_tables(moby, tmp_path,
+                                                                       monkeypatch):
+    settings = {**AUTOGRAD, "optimizer": "sparseadam"}
+    whole = Word2Vec(corpus_file=moby, **settings)
+    folder = tmp_path / "ck"
+    _stop_in_epoch_2(moby, folder, settings)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    resumed = Word2Vec.resume(folder)
+    assert np.array_equal(resumed.wv.vectors, whole.wv.vectors)
+    assert checkpoints(folder)[-1].name == "checkpoint-0002-000000.w2v"
+    assert list(elsewhere.iterdir()) == []

@@ -34,8 +34,10 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.signum, self.path = signum, path
 
 
-def checkpoint_name(position: Position) -> str:
-    return f"checkpoint-{position.epoch:04d}-{position.chunk:06d}.w2v"
+def checkpoint_name(position: Position, first_epoch: int = 0) -> str:
+    """Named by the model's epoch count (a later train() call's epochs follow the earlier
+    ones') and the chunk, so the newest is always the last in order."""
+    return f"checkpoint-{first_epoch + position.epoch:04d}-{position.chunk:06d}.w2v"
 
 
 def checkpoints(folder) -> list[Path]:
@@ -71,8 +73,9 @@ class Checkpointer:
     (0: never by time) and when SIGINT or SIGTERM arrives, which then stops training by raising
     TrainingInterrupted. Use it as a context manager: it holds the signal handlers meanwhile."""
 
-    def __init__(self, folder, every_minutes: float, save):
+    def __init__(self, folder, every_minutes: float, save, first_epoch: int = 0):
         self.folder = Path(folder)
+        self.first_epoch = first_epoch
         self.every = every_minutes * 60.0
         self.save = save
         self.last = time.monotonic()
@@ -113,7 +116,7 @@ class Checkpointer:
                or (self.every > 0 and time.monotonic() - self.last >= self.every))
         if not due:
             return
-        path = self.folder / checkpoint_name(position)
+        path = self.folder / checkpoint_name(position, self.first_epoch)
         self.save(path, position, optimizer)
         prune(self.folder)
         self.last = time.monotonic()
@@ -127,15 +130,19 @@ def optimizer_arrays(optimizer) -> tuple[dict[str, np.ndarray], dict]:
     if optimizer is None:
         return {}, {}
     state = optimizer.state_dict()
-    arrays, shapes = {}, {}
+    arrays, shapes, scalars = {}, {}, {}
     for param, values in state["state"].items():
         for key, value in values.items():
             name = f"{OPTIMIZER_PREFIX}{param}.{key}"
-            tensor = torch.as_tensor(value).detach().cpu()
+            if not isinstance(value, torch.Tensor):  # e.g. SparseAdam's step: a Python int
+                scalars[name] = value
+                continue
+            tensor = value.detach().cpu()
             shapes[name] = [list(tensor.shape), str(tensor.dtype).removeprefix("torch.")]
             # One row: the native format's extra tables are 2-D float32.
             arrays[name] = tensor.reshape(1, tensor.numel()).float().numpy()
-    return arrays, {"param_groups": state["param_groups"], "tensors": shapes}
+    return arrays, {"param_groups": state["param_groups"], "tensors": shapes,
+                    "scalars": scalars}
 
 
 def optimizer_state(arrays: dict[str, np.ndarray], meta: dict) -> dict | None:
@@ -147,4 +154,7 @@ def optimizer_state(arrays: dict[str, np.ndarray], meta: dict) -> dict | None:
         param, key = name[len(OPTIMIZER_PREFIX):].split(".", 1)
         tensor = torch.from_numpy(arrays[name]).to(getattr(torch, dtype)).reshape(shape)
         state.setdefault(int(param), {})[key] = tensor
+    for name, value in meta.get("scalars", {}).items():
+        param, key = name[len(OPTIMIZER_PREFIX):].split(".", 1)
+        state.setdefault(int(param), {})[key] = value
     return {"state": state, "param_groups": meta["param_groups"]}

@@ -11,8 +11,10 @@ one line `w2v: error: ...` to stderr and exits 2, as argparse does for usage err
 
 import argparse
 import os
+import signal
 import sys
 import textwrap
+import threading
 import typing
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -444,6 +446,8 @@ def _train(args: argparse.Namespace) -> None:
     if args.corpus is None or args.output is None:
         raise W2VError("w2v train needs CORPUS and -o OUT (or --resume DIR to continue a run)")
     options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    if options["checkpoint_dir"]:  # resumes run from anywhere
+        options["checkpoint_dir"] = os.path.abspath(options["checkpoint_dir"])
     out_format = args.output_format or formats.format_from_suffix(args.output)
     for path in filter(None, (args.output, args.save_model, args.save_vocab)):
         check_writable(path)
@@ -472,6 +476,17 @@ def _train(args: argparse.Namespace) -> None:
         _training_curve(model, args.plot)
     if writer and not args.quiet:
         _summary(model, t1 - t0, t2 - t1, args.output)
+
+
+def _leaving_the_group(command, args: argparse.Namespace) -> None:
+    """Run `command`; in a torchrun job, leave the process group however it ends."""
+    try:
+        command(args)
+    finally:
+        if "torch.distributed" in sys.modules:
+            from w2v import distributed
+
+            distributed.leave()
 
 
 def _save_job(args: argparse.Namespace, out_format: str) -> None:
@@ -516,7 +531,8 @@ def _resume(args: argparse.Namespace) -> None:
     output = args.output or job["output"]
     out_format = (args.output_format or formats.format_from_suffix(output) if args.output
                   else job["output_format"])
-    for path in filter(None, (output, job["save_model"])):
+    save_model = args.save_model or job["save_model"]
+    for path in filter(None, (output, save_model)):
         check_writable(path)
     t0 = time.perf_counter()
     model = _train_interruptible(
@@ -524,7 +540,7 @@ def _resume(args: argparse.Namespace) -> None:
                                 progress=None if args.quiet else sys.stderr),
         args.resume)
     if distributed.rank() == 0:
-        _write_outputs(model, output, out_format, job["save_model"])
+        _write_outputs(model, output, out_format, save_model)
         if args.plot:  # the curve of the resumed part: the trace is not kept in checkpoints
             _training_curve(model, args.plot)
         if not args.quiet:
@@ -673,7 +689,7 @@ COMMANDS: dict[
     "download": (_add_download, _download),
     "export": (_add_export, _export),
     "plot": (_add_plot, _plot),
-    "train": (_add_train, _train),
+    "train": (_add_train, lambda args: _leaving_the_group(_train, args)),
 }
 
 
@@ -705,12 +721,25 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"w2v: warning: {_one_line(str(message))}", file=sys.stderr)
 
 
+def _terminate(signum, frame) -> None:
+    # SIGTERM unwinds like Ctrl-C does, so temporary files (the encoded corpus) are removed.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the `w2v` command line; return the exit status (0, 2 on error, 130 on Ctrl-C)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        warnings.showwarning = _show_warning
-        return _run(argv)
+    """Run the `w2v` command line; return the exit status (0, 2 on error, 130 on Ctrl-C, 143
+    on SIGTERM)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _run(argv: list[str] | None) -> int:

@@ -11,6 +11,8 @@ at whitespace; their word tables are joined in file order, so the result is the 
 scan's to the last id, whatever the number of processes.
 """
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -244,7 +246,7 @@ def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
         for k, span in enumerate(spans[1:], 1):
             receive, send = context.Pipe(duplex=False)
             job = context.Process(target=_worker, args=(reader, span, folder / f"part{k}.i32",
-                                                        send))
+                                                        send, receive))
             with warnings.catch_warnings():
                 # Python 3.12+ warns on forking a process with threads (torch's pools). The
                 # child runs only the reading and numpy code above, and leaves by os._exit.
@@ -262,10 +264,18 @@ def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
             receive.close()
 
 
-def _worker(reader: FileReader, span, path: Path, send) -> None:
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _worker(reader: FileReader, span, path: Path, send, receive) -> None:
     # Ctrl-C reaches the whole process group; the parent stops its workers itself, so they do
     # not each print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # If the parent dies (killed, out of memory), end too rather than block on a full pipe that
+    # nobody reads: hold no read end of our own pipe, and ask Linux for SIGKILL on its death.
+    receive.close()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     outcome: _Part | Exception
     try:
         outcome = _scan_span(reader, span, path)

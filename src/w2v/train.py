@@ -6,7 +6,8 @@ Three ways to step, chosen by `TrainConfig.update`:
 - "batched" (the default on GPU): the same update for a batch of examples at once with tensor
   operations, applied in place without autograd bookkeeping (`sgd_step`);
 - "autograd": the model's forward, `negative_sampling_loss(...).sum()`, `backward()` and a torch
-  optimizer. With optimizer="sgd" it gives the same vectors as "batched".
+  optimizer. With optimizer="sgd" it gives the same vectors as "batched" with
+  batch_damping=False.
 The learning rate decays linearly from `alpha` to `min_alpha` by corpus words processed, as in
 word2vec.c, whatever the optimizer.
 """

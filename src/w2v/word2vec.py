@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -225,7 +226,7 @@ class Word2Vec:
         generator = torch.Generator().manual_seed(c.seed)
         try:
             self.model = CBOW(len(vocab), c.vector_size, bool(c.cbow_mean), generator,
-                              sparse=c.update == "autograd" and uses_sparse_gradients(c.optimizer),
+                              sparse=_sparse(c),
                               hs=bool(c.hs))
             self.model.to(device)
         except (RuntimeError, MemoryError) as e:
@@ -308,10 +309,16 @@ class Word2Vec:
         writer = distributed.rank() == 0
 
         def save(path, position, optimizer):
+            _check_weights(model, position, config.alpha)  # every rank: all stop together
             if writer:  # the tables agree after every exchange: one copy is enough
                 self._save_checkpoint(path, run, position, optimizer)
 
-        checkpointer = (Checkpointer(config.checkpoint_dir, config.checkpoint_every, save)
+        if config.checkpoint_dir and first == 0 and start == Position() and checkpoints(
+                config.checkpoint_dir):
+            raise W2VError(f"checkpoint_dir {config.checkpoint_dir} holds another run's "
+                           "checkpoints: continue it with resume (--resume DIR), or give an "
+                           "empty folder")
+        checkpointer = (Checkpointer(config.checkpoint_dir, config.checkpoint_every, save, first)
                         if config.checkpoint_dir else contextlib.nullcontext())
         _fire(callbacks, "on_train_begin", self)
         with checkpointer:
@@ -427,11 +434,6 @@ class Word2Vec:
     def _save_checkpoint(self, path, run: dict, position: Position, optimizer) -> None:
         """The model plus what resuming needs: the train() call, its position, the history so
         far, optimizer state, and the corpus to re-read and check."""
-        for table in self._built()[1].parameters():
-            if not torch.isfinite(table).all():
-                raise TrainingDiverged(f"training diverged: the weights hold NaN or infinite "
-                                       f"values in epoch {position.epoch + 1}; lower alpha "
-                                       f"(now {self.config.alpha})")
         arrays, optimizer_meta = optimizer_arrays(optimizer)
         corpus = self._encoded()
         state = {
@@ -454,6 +456,9 @@ class Word2Vec:
         path = latest(checkpoint_dir)
         self = cls.load(path)
         self.progress = progress
+        # Go on saving where the run is resumed from, wherever this process was started.
+        self.config = dataclasses.replace(self.config,
+                                          checkpoint_dir=str(Path(checkpoint_dir).resolve()))
         _, metadata = read_native_extra(path, [])
         if TRAINING_KEY not in metadata:
             raise W2VError(f"{path} is a model without training state; load it with "
@@ -504,7 +509,7 @@ class Word2Vec:
         self.exchanged_bytes, self.exchange_seconds = 0, 0.0
         self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
         self.model = CBOW(len(words), syn0.shape[1], bool(self.config.cbow_mean),
-                          hs=bool(self.config.hs))
+                          sparse=_sparse(self.config), hs=bool(self.config.hs))
         with torch.no_grad():
             self.model.in_embed.weight.copy_(torch.from_numpy(syn0))
             self.model.out_embed.weight.copy_(torch.from_numpy(tables["syn1neg"]))
@@ -513,6 +518,19 @@ class Word2Vec:
         self.model.to(resolve_device(self.config.device))
         self._wv = None
         return self
+
+
+def _sparse(config: TrainConfig) -> bool:
+    """Whether the tables give sparse gradients: for the optimizers that take them."""
+    return config.update == "autograd" and uses_sparse_gradients(config.optimizer)
+
+
+def _check_weights(model: CBOW, position: Position, alpha: float) -> None:
+    """Refuse to checkpoint tables that hold NaN or infinite values."""
+    for table in model.parameters():
+        if not torch.isfinite(table).all():
+            raise TrainingDiverged(f"training diverged: the weights hold NaN or infinite values "
+                                   f"in epoch {position.epoch + 1}; lower alpha (now {alpha})")
 
 
 def _fire(callbacks, method: str, model) -> None:
