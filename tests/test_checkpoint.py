@@ -15,7 +15,7 @@ from test_cli import SRC
 from w2v import KeyedVectors, Word2Vec
 from w2v.checkpoint import Checkpointer, TrainingInterrupted, checkpoints, latest
 from w2v.errors import W2VError
-from w2v.train import Position, TrainingDiverged
+from w2v.train import Position, TrainingDiverged, train_model
 
 SETTINGS = dict(vector_size=24, min_count=3, epochs=3, workers=1, seed=7, tokenize=True,
                 lowercase=True)
@@ -272,3 +272,15 @@ def test_resume_saves_where_it_resumed_from_and_restores_sparse_tables(moby, tmp
     assert np.array_equal(resumed.wv.vectors, whole.wv.vectors)
     assert checkpoints(folder)[-1].name == "checkpoint-0002-000000.w2v"
     assert list(elsewhere.iterdir()) == []
+
+
+def test_resume_refuses_chunks_counted_another_way(moby, tmp_path):
+    """A position counts chunks of a size that depends on the corpus, the update method and the
+    number of ranks; resumed under another size it would point at other words."""
+    folder = tmp_path / "ck"
+    _stop_in_epoch_2(moby, folder, SETTINGS)
+    model = Word2Vec.load(latest(folder))
+    model.build_vocab(corpus_file=moby)
+    elsewhere = Position(epoch=1, chunk=1, chunk_words=999)
+    with pytest.raises(W2VError, match="counted its corpus in chunks of 999 words"):
+        train_model(model.model, model.corpus, model.vocab, model.config, start=elsewhere)

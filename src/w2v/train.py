@@ -56,6 +56,7 @@ class Position:
     loss_sum: float = 0.0
     examples: int = 0
     seconds: float = 0.0
+    chunk_words: int = 0  # the chunk size the rounds were counted in (0: not yet known)
 
 
 @dataclass
@@ -209,9 +210,15 @@ def train_model(
                         start_words=start.epoch * epoch_words)
     size = (config.sync_words if sync is not None
             else chunk_words(len(corpus), MAX_CHUNK_WORDS if update == "kernel" else CHUNK_TOKENS))
+    if start.chunk and start.chunk_words != size:
+        raise W2VError(f"the run being resumed counted its corpus in chunks of "
+                       f"{start.chunk_words:,} words, this one would use {size:,} (a different "
+                       f"update method than {update!r}, or another number of ranks): resume "
+                       "on a machine that runs the same update")
     history = []
     for epoch in range(start.epoch, config.epochs):
         position = start if epoch == start.epoch else Position(epoch)
+        position.chunk_words = size
         if epoch_hook is not None and position.chunk == 0:
             epoch_hook("begin", None)
 

@@ -454,15 +454,18 @@ class Word2Vec:
         from w2v.formats import read_native_extra
 
         path = latest(checkpoint_dir)
+        _, metadata = read_native_extra(path, [])
+        if TRAINING_KEY not in metadata or "config" not in metadata:
+            raise W2VError(f"{path} is not a checkpoint (no training state); load a model with "
+                           "Word2Vec.load and call train()")
+        saved = TrainConfig.from_dict(json.loads(metadata["config"]))
+        # Join a torchrun group before loading, so that each rank loads onto its own GPU.
+        distributed.join(resolve_device(saved.device), saved.dist_timeout)
         self = cls.load(path)
         self.progress = progress
         # Go on saving where the run is resumed from, wherever this process was started.
         self.config = dataclasses.replace(self.config,
                                           checkpoint_dir=str(Path(checkpoint_dir).resolve()))
-        _, metadata = read_native_extra(path, [])
-        if TRAINING_KEY not in metadata:
-            raise W2VError(f"{path} is a model without training state; load it with "
-                           "Word2Vec.load and call train()")
         state = json.loads(metadata[TRAINING_KEY])
         names = list(state["optimizer"].get("tensors", {}))
         arrays, _ = read_native_extra(path, names)
