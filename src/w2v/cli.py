@@ -448,6 +448,11 @@ def _train(args: argparse.Namespace) -> None:
     options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     if options["checkpoint_dir"]:  # resumes run from anywhere
         options["checkpoint_dir"] = os.path.abspath(options["checkpoint_dir"])
+        try:  # up front, not after the vocabulary
+            Path(options["checkpoint_dir"]).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise W2VError(f"cannot create checkpoint folder {options['checkpoint_dir']}: "
+                           f"{e.strerror}; choose another --checkpoint-dir") from None
     out_format = args.output_format or formats.format_from_suffix(args.output)
     for path in filter(None, (args.output, args.save_model, args.save_vocab)):
         check_writable(path)
@@ -495,7 +500,6 @@ def _save_job(args: argparse.Namespace, out_format: str) -> None:
     from w2v.atomic import atomic_write
 
     folder = Path(args.checkpoint_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     job = {"corpus": args.corpus, "output": args.output, "output_format": out_format,
            "save_model": args.save_model}
     job = {k: v if v is None or k == "output_format" else os.path.abspath(v)
