@@ -1,10 +1,11 @@
 """Quality against gensim: same corpus, same settings, same run, several seeds.
 
     python benchmarks/quality.py [--epochs 5] [--seeds 1,2,3] [--update auto] [--batch-sizes 1024]
-                                 [--sg 0|1] [--hs 0|1] [--negative 5]
+                                 [--sg 0|1] [--hs 0|1] [--negative 5] [--alpha A]
 
-Trains CBOW with gensim's defaults (100 dims, window 5, negative 5, sample 1e-3, min_count 5,
-alpha 0.025) on the text8-like corpus with gensim (workers = cores) and with w2v, once per seed,
+Trains CBOW with the same settings in both libraries (100 dims, window 5, negative 5, sample 1e-3,
+min_count 5, alpha w2v's default: word2vec.c's 0.05 for CBOW, 0.025 for skip-gram, given to gensim
+too, whose own default is 0.025) on the text8-like corpus with gensim (workers = cores) and with w2v, once per seed,
 then prints a markdown table: analogy accuracy (questions-words, restrict_vocab=30000),
 WordSim-353 and SimLex-999 Spearman, wall time (vocabulary + training) and raw corpus words/s
 (every token read, before subsampling, for both), each as the mean over the seeds, plus the
@@ -18,6 +19,8 @@ import sys
 import time
 
 from common import machine, scores, text8like
+
+from w2v.config import default_alpha
 
 
 def run_w2v(path, seed, **options):
@@ -64,8 +67,11 @@ def main():
     parser.add_argument("--sg", type=int, default=0, help="1: skip-gram (both libraries)")
     parser.add_argument("--hs", type=int, default=0, help="1: hierarchical softmax (both)")
     parser.add_argument("--negative", type=int, default=5)
+    parser.add_argument("--alpha", type=float, help="starting learning rate, both libraries "
+                        "(default: w2v's, 0.05 for CBOW and 0.025 for skip-gram)")
     args = parser.parse_args()
-    model = {"sg": args.sg, "hs": args.hs, "negative": args.negative}
+    alpha = args.alpha if args.alpha is not None else default_alpha(args.sg)
+    model = {"sg": args.sg, "hs": args.hs, "negative": args.negative, "alpha": alpha}
     path = text8like()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
@@ -91,7 +97,8 @@ def main():
         rows.append(summarise(label, runs))
     kind = ("skip-gram" if args.sg else "CBOW") + (", hierarchical softmax" if args.hs else "") + (
         f", negative {args.negative}" if args.negative else "")
-    print(f"\ntext8-like corpus, {kind}, 100 dims, {args.epochs} epochs, seeds {args.seeds}, "
+    print(f"\ntext8-like corpus, {kind}, 100 dims, alpha {alpha}, {args.epochs} epochs, "
+          f"seeds {args.seeds}, "
           f"{machine()}")
     print(f"command: python benchmarks/{' '.join([os.path.basename(__file__), *sys.argv[1:]])}\n")
     print("| run | analogy % mean (per seed) | WS-353 rho | SimLex rho | wall s | words/s |")

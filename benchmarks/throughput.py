@@ -2,12 +2,15 @@
 
     python benchmarks/throughput.py [--epochs 5] [--runs NAME,...] [--memory]
 
-Runs, each in its own process so that its peak RSS is its own (CBOW, gensim's defaults):
+Runs, each in its own process so that its peak RSS is its own (CBOW, each library's defaults,
+which differ only in the learning rate: w2v starts at word2vec.c's 0.05, gensim at 0.025):
   w2v-text8      w2v on the text8-like corpus as it is (one 100 MB line)
   w2v-lines      w2v on the same words cut into lines of 1,000
   gensim-file    gensim corpus_file= on the lines (its corpus_file reader cannot cut text8's single
                  line: it would train on almost nothing and score 0%)
   gensim-iter    gensim on an iterable of sentences (its Text8Corpus), workers = cores
+  gensim-file-alpha0.05
+                 gensim-file at w2v's (word2vec.c's) CBOW learning rate: quality at the same rate
 For each: vocabulary time, training time, training words/s counted two ways (raw: every corpus
 word, before subsampling; kept: words left after subsampling, which is what gensim's log reports),
 peak RSS and analogy accuracy (questions-words, restrict_vocab=30000), then each ratio against
@@ -29,7 +32,7 @@ from common import machine, scores, text8like
 from w2v import datasets
 from w2v.atomic import atomic_write
 
-RUNS = ("w2v-text8", "w2v-lines", "gensim-file", "gensim-iter")
+RUNS = ("w2v-text8", "w2v-lines", "gensim-file", "gensim-iter", "gensim-file-alpha0.05")
 
 
 def lines_of(path: Path, words_per_line: int = 1000) -> Path:
@@ -82,13 +85,13 @@ def run_w2v(corpus: Path, epochs: int, min_count: int = 5) -> dict:
     }
 
 
-def run_gensim(corpus: Path, epochs: int, corpus_file: bool) -> dict:
+def run_gensim(corpus: Path, epochs: int, corpus_file: bool, alpha: float = 0.025) -> dict:
     from gensim.models import Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import Text8Corpus
 
     from w2v import KeyedVectors
 
-    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs)
+    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs, alpha=alpha)
     source = (
         {"corpus_file": str(corpus)}
         if corpus_file
@@ -112,7 +115,8 @@ def worker(name: str, corpus: Path, epochs: int, min_count: int) -> None:
     if name.startswith("w2v"):
         result = run_w2v(corpus, epochs, min_count)
     else:
-        result = run_gensim(corpus, epochs, corpus_file=name == "gensim-file")
+        result = run_gensim(corpus, epochs, corpus_file=name.startswith("gensim-file"),
+                            alpha=float(name.partition("-alpha")[2] or 0.025))
     wv = result.pop("wv")
     result["rss_mb"] = peak_rss_mb()  # before evaluation, which is not part of training
     result["vocab"] = len(wv)
@@ -145,13 +149,15 @@ def main():
         "w2v-lines": lines_of(text8),
         "gensim-file": lines_of(text8),
         "gensim-iter": text8,
+        "gensim-file-alpha0.05": lines_of(text8),
     }
     results = {}
     for name in filter(None, args.runs.split(",")):
         results[name] = launch(name, corpora[name], args.epochs)
         print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
 
-    print(f"\ntext8-like corpus, CBOW defaults, {args.epochs} epochs, {machine()}")
+    print(f"\ntext8-like corpus, CBOW, each library's defaults, {args.epochs} epochs, "
+          f"{machine()}")
     print(f"command: python benchmarks/{' '.join([Path(__file__).name, *sys.argv[1:]])}\n")
     print("| run | vocab s | train s | raw words/s | kept words/s | peak RSS MB | analogy % |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -161,7 +167,7 @@ def main():
             f"{r['raw'] / r['train_s']:,.0f} | {r['kept'] / r['train_s']:,.0f} | "
             f"{r['rss_mb']:.0f} | {100 * r['analogy']:.2f} |"
         )
-    gensim = [r for n, r in results.items() if n.startswith("gensim")]
+    gensim = [r for n, r in results.items() if n in ("gensim-file", "gensim-iter")]
     if gensim:
 
         def speed(r):
@@ -179,6 +185,12 @@ def main():
                     f"vocab time x{r['vocab_s'] / best['vocab_s']:.2f}, "
                     f"analogy {100 * (r['analogy'] - best['analogy']):+.2f} points"
                 )
+    same_rate = results.get("gensim-file-alpha0.05")
+    if same_rate:
+        for name, r in results.items():
+            if name.startswith("w2v"):
+                print(f"- {name}: analogy {100 * (r['analogy'] - same_rate['analogy']):+.2f} "
+                      "points against gensim-file at the same learning rate (0.05)")
     if args.memory:
         # Four copies of the corpus see every word four times as often: min_count x4 keeps the
         # vocabulary (and so the tables) the same, so any growth is the corpus handling's.

@@ -71,6 +71,28 @@ def _stop_in_epoch_2(corpus, folder, settings) -> None:
         model.train(callbacks=[SignalAt(2)])
 
 
+def test_a_mid_epoch_resume_times_only_the_words_it_trains(moby, tmp_path, monkeypatch):
+    import w2v.train
+
+    folder = tmp_path / "ck"
+    model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **SETTINGS)
+    model.build_vocab(corpus_file=moby)
+    with pytest.raises(TrainingInterrupted):
+        model.train(callbacks=[SignalAt(2)])
+    trained = model.trace[-1].words  # an epoch and a chunk
+    assert model.vocab.corpus_words < trained < 2 * model.vocab.corpus_words
+    baselines = []
+
+    class Recorded(w2v.train.Progress):
+        def __init__(self, *args, start_words=0.0, **kwargs):
+            baselines.append(start_words)
+            super().__init__(*args, start_words=start_words, **kwargs)
+
+    monkeypatch.setattr(w2v.train, "Progress", Recorded)
+    Word2Vec.resume(folder)
+    assert baselines == [trained]  # words/s and the ETA count from where it resumed
+
+
 AUTOGRAD = {**SETTINGS, "epochs": 2, "update": "autograd", "alpha": 0.002, "batch_size": 512}
 
 

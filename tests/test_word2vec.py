@@ -160,3 +160,14 @@ def test_trace_records_each_chunk_in_order(austen):
     alphas = [p.alpha for p in model.trace]
     assert alphas == sorted(alphas, reverse=True) and alphas[-1] == pytest.approx(1e-4)
     assert all(p.loss > 0 and p.words_per_second > 0 for p in model.trace)
+
+
+def test_alpha_defaults_to_word2vec_cs_rate_for_each_architecture(austen, tmp_path):
+    from w2v.config import TrainConfig
+
+    assert TrainConfig().alpha == 0.05 and TrainConfig(sg=1).alpha == 0.025
+    assert TrainConfig(alpha=0.025).alpha == 0.025  # gensim's CBOW rate, when asked for
+    model = Word2Vec(austen[:300], vector_size=8, min_count=2, epochs=1, workers=1)
+    assert model.config.alpha == 0.05
+    model.save(tmp_path / "m.w2v")  # the resolved rate is saved, so a reload keeps it
+    assert Word2Vec.load(tmp_path / "m.w2v").config.alpha == 0.05

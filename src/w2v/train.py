@@ -206,10 +206,12 @@ def train_model(
     start = start or Position()
     epoch_words = float(len(corpus))
     total_words = epoch_words * config.epochs
-    progress = Progress(total_words, stream=progress_stream,
-                        start_words=start.epoch * epoch_words)
     size = (config.sync_words if sync is not None
             else chunk_words(len(corpus), MAX_CHUNK_WORDS if update == "kernel" else CHUNK_TOKENS))
+    world = sync.world if sync is not None else 1
+    progress = Progress(total_words, stream=progress_stream,
+                        start_words=start.epoch * epoch_words + _words_before(
+                            corpus, size, start.chunk * world))
     if start.chunk and start.chunk_words != size:
         raise W2VError(f"the run being resumed counted its corpus in chunks of "
                        f"{start.chunk_words:,} words, this one would use {size:,} (a different "
@@ -258,6 +260,11 @@ def train_model(
             chunk_hook(Position(epoch + 1), optimizer, True, False if sync is not None else None)
     progress.close()
     return history
+
+
+def _words_before(corpus: EncodedCorpus, size: int, chunks: int) -> float:
+    """Words in an epoch's first `chunks` chunks: where a mid-epoch resume starts timing."""
+    return float(sum(len(ids) for ids, _ in itertools.islice(corpus.chunks(size), chunks)))
 
 
 def _pending_chunks(corpus: EncodedCorpus, size: int, position: Position, done: float,
