@@ -5,11 +5,12 @@
 
 Trains CBOW with the same settings in both libraries (100 dims, window 5, negative 5, sample 1e-3,
 min_count 5, alpha w2v's default: word2vec.c's 0.05 for CBOW, 0.025 for skip-gram, given to gensim
-too, whose own default is 0.025) on the text8-like corpus with gensim (workers = cores) and
-with w2v, once per seed, then prints a markdown table: analogy accuracy (questions-words,
-restrict_vocab=30000), WordSim-353 and SimLex-999 Spearman, wall time (vocabulary + training) and raw corpus words/s
-(every token read, before subsampling, for both), each as the mean over the seeds, plus the
-per-seed analogy figures. Seeds matter: one run's analogy accuracy moves by about half a point.
+too, whose own default is 0.025) on the text8-like corpus with gensim (workers = cores) and with
+w2v, once per seed, then prints a markdown table: analogy accuracy (questions-words,
+restrict_vocab=30000), WordSim-353 and SimLex-999 Spearman, wall time (vocabulary + training) and
+raw corpus words/s (every token read, before subsampling, for both), each as the mean over the
+seeds, plus the per-seed analogy figures. Seeds matter: one run's analogy accuracy moves by about
+half a point.
 """
 
 import argparse
