@@ -2,7 +2,7 @@
 
 The CLI flags, the `Word2Vec` keyword arguments and the saved model's settings all come from this
 one dataclass, so an option is added in exactly one place. Names and defaults are gensim's where
-gensim has the option.
+gensim has the option, except CBOW's starting learning rate: word2vec.c's 0.05 (`default_alpha`).
 """
 
 import dataclasses

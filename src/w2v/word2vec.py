@@ -46,7 +46,8 @@ TOTALS_TOLERANCE = 0.1  # train(total_examples=, total_words=) further off than 
 
 
 class Word2Vec:
-    """Train word vectors with CBOW and negative sampling (gensim's signature and defaults).
+    """Train word vectors with CBOW and negative sampling (gensim's signature and defaults, but
+    CBOW starts at word2vec.c's learning rate, alpha=0.05; pass alpha=0.025 for gensim's).
 
     >>> model = Word2Vec(sentences, vector_size=100, window=5, min_count=5, epochs=5)
     >>> model.wv.most_similar("king")
