@@ -1,8 +1,10 @@
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from w2v.model import CBOW, negative_sampling_loss, row_damping, sgd_step
+from w2v.model import CBOW, negative_sampling_loss, sgd_step
 from w2v.train import make_optimizer
 
 
@@ -99,12 +101,6 @@ def test_a_step_lowers_the_loss_on_its_batch():
     assert after < before
 
 
-def test_damping_scales_back_only_rows_whose_summed_step_overshoots():
-    rows = torch.tensor([0, 0, 0, 0, 1, 2])
-    curvature = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.3, 0.9])
-    assert row_damping(rows, curvature, 4).tolist() == [2.0, 1.0, 1.0, 1.0]
-
-
 def _conflicting_batch(n: int):
     """n examples with one context word (vector h, |h| = 1): word 1 is the target in 60% of them
     and a noise word in the rest, so its best score against h is logit(0.6) = 0.41."""
@@ -127,13 +123,80 @@ def test_a_damped_step_lands_near_the_minimum_a_plain_one_overshoots():
     for damp in (False, True):
         model, batch = _conflicting_batch(1000)
         sgd_step(model, *batch, alpha=0.025, damp=damp)
-        scores[damp] = float(model.out_embed.weight[1] @ model.in_embed.weight[0])
+        scores[damp] = float(model.out_embed.weight[1].detach() @ model.in_embed.weight[0].detach())
     # 1,000 summed steps from score 0 push it to 2.5, six times the minimum at 0.405: worse
     # than not moving at all. The damped step is the Newton step, 0.4: next to the minimum.
     assert scores[False] == pytest.approx(2.5, rel=1e-4)
     assert word1_loss(scores[False], 1000) > word1_loss(0.0, 1000)
     assert scores[True] == pytest.approx(0.4, rel=1e-4)
     assert word1_loss(scores[True], 1000) < word1_loss(0.0, 1000)
+
+
+def test_damping_shares_the_step_when_both_tables_move():
+    # Word 1's output vector starts orthogonal to h (score 0) but not at zero, so the context
+    # row moves the score too: each table's Newton step alone would reach the minimum, together
+    # they would land twice as far (0.8). The damped steps share the way and stop at 0.4.
+    scores = {}
+    for damp in (False, True):
+        model, batch = _conflicting_batch(1000)
+        with torch.no_grad():
+            model.out_embed.weight[1] = torch.tensor([0.0, 1.0])
+        sgd_step(model, *batch, alpha=0.025, damp=damp)
+        out, ctx = model.out_embed.weight[1].detach(), model.in_embed.weight[0].detach()
+        scores[damp] = float(out @ ctx)
+        if damp:  # half of the way each: out along h, the context row along out
+            assert out[0] == pytest.approx(0.2, rel=1e-4)
+            assert ctx[1] == pytest.approx(0.2, rel=1e-4)
+    assert scores[False] == pytest.approx(5.0, rel=1e-4)  # 2.5 from each table
+    assert scores[True] == pytest.approx(0.4, rel=1e-3)
+
+
+@pytest.mark.parametrize("width, n, repeated", [(10, 60, False), (4, 40, True)])
+def test_damping_counts_every_row_that_moves_a_score(width, n, repeated):
+    # Summed contexts of `width` words (one word `width` times when repeated), each row needing
+    # no damping alone: together with the output row they would carry word 1's score to 1.5-3.
+    model = CBOW(20, width + 1, cbow_mean=False, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.out_embed.weight.zero_()
+        model.out_embed.weight[1, width] = 1.0  # orthogonal to h: score 0
+        for i in range(width):
+            model.in_embed.weight[10 + i] = torch.eye(width + 1)[i]
+    words = [10] * width if repeated else [10 + i for i in range(width)]
+    context, mask = torch.tensor(words).repeat(n, 1), torch.ones(n, width)
+    positive = torch.arange(n) < 0.6 * n
+    batch = (context, mask, torch.where(positive, 1, 2), torch.where(positive, 3, 1)[:, None])
+    scores = {}
+    for damp in (False, True):
+        trained = copy.deepcopy(model)
+        sgd_step(trained, *batch, alpha=0.025, damp=damp)
+        h = trained.in_embed.weight[context[0]].sum(0).detach()
+        scores[damp] = float(trained.out_embed.weight[1].detach() @ h)
+    assert scores[False] > 1.4  # past 0.81, where the loss is back to not moving at all
+    assert scores[True] == pytest.approx(0.4, abs=0.01)
+
+
+def test_damping_handles_an_empty_batch():
+    model = _model()
+    context, mask, target, negatives = _batch()
+    loss = sgd_step(model, context[:0], mask[:0], target[:0], negatives[:0], alpha=0.025)
+    assert loss.shape == (0,)
+
+
+def test_damping_follows_a_rows_own_direction_not_its_largest_curvature():
+    # Word 1 is the target of n examples whose contexts point n different ways (one-hot h):
+    # along any one of them the curvature is that of a single example, so word2vec.c's summed
+    # update stands, where dividing by the summed curvature, n * alpha * 1/4 * |h|^2 = 3.6,
+    # would shrink it 3.6-fold.
+    n = 64
+    model = CBOW(n + 2, n, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.in_embed.weight[:n] = 3 * torch.eye(n)
+    context, mask = torch.arange(n)[:, None], torch.ones(n, 1)
+    target, negatives = torch.full((n,), n), torch.full((n, 1), n + 1)
+    damped = copy.deepcopy(model)
+    sgd_step(model, context, mask, target, negatives, alpha=0.025, damp=False)
+    sgd_step(damped, context, mask, target, negatives, alpha=0.025, damp=True)
+    assert torch.equal(model.out_embed.weight, damped.out_embed.weight)
 
 
 def test_damping_leaves_a_small_batch_as_word2vec_c_updates_it():

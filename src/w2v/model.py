@@ -94,21 +94,71 @@ class CBOW(nn.Module):
         return negative_sampling_logits(h, self.out_embed(words))  # (B, 1+K)
 
 
-def row_damping(rows: torch.Tensor, curvature: torch.Tensor, num_rows: int) -> torch.Tensor:
-    """Per-row divisor max(1, summed curvature) for a batch's summed updates (num_rows,).
+def _row_sums(inverse: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor:
+    """Sums of `values` (N, ...) per row, `inverse` (N,) naming each value's row in 0..rows-1."""
+    return values.new_zeros((rows, *values.shape[1:])).index_add_(0, inverse, values)
 
-    One example's step on a row is alpha * g * x; along it, the loss curves by about
-    alpha * s(1 - s) * |x|^2 (s the sigmoid of the score: the Gauss-Newton term of the logistic
-    loss). Sequential SGD feels each step before the next; a batch sums all of a row's steps from
-    the same stale vector, and where their summed curvature passes 1 the sum overshoots the
-    minimum along that direction (a frequent word, target in some examples and noise in many
-    more, hit hundreds of times in a large batch: the divergence). Dividing by the summed
-    curvature gives the Newton step instead. Rows below 1, nearly all rows of a small batch, keep
-    word2vec.c's update.
+
+def _newton_ratio(inverse, rows, curved, slope, alpha):
+    """Per row (rows,): lambda = alpha * Q / S, and Q.
+
+    Per slot, `curved` is c * a^2 (a: how far the slot's score would move under the row's whole
+    summed step D; c = s(1 - s), the logistic loss's curvature) and `slope` is the slot's share
+    of the loss's fall along D (for an output row they sum to |D|^2). Along D the batch loss is
+    -t S / alpha + t^2 Q / 2 to second order, so the Newton step is t = 1 / lambda: past
+    lambda = 1 the summed step overshoots. Where S <= 0 (possible for a context row whose
+    examples weigh it differently under a mean) moving along D does not lower the loss to first
+    order: lambda is 1e6, so the row stays put.
     """
-    total = torch.zeros(num_rows, dtype=curvature.dtype, device=curvature.device)
-    total.index_add_(0, rows, curvature)
-    return total.clamp_(min=1.0)
+    q = _row_sums(inverse, rows, curved.reshape(-1))
+    total = _row_sums(inverse, rows, slope.reshape(-1))
+    tiny = torch.finfo(total.dtype).tiny
+    lam = torch.where(total > 0, alpha * q / total.clamp(min=tiny), torch.where(q > 0, 1e6, 0.0))
+    return lam, q
+
+
+def batch_damping(h, out, neu1e, g, curvature, out_rows, out_step, in_rows, in_step, weight,
+                  alpha):
+    """Divisors (B*(1+K),) and (B*C,) for a batch's summed steps of the output rows `out_rows`
+    and the context rows `in_rows`: each slot gets its row's divisor.
+
+    word2vec.c applies its updates one after another, each seeing the last; a batch sums all of
+    a row's updates from the same stale vectors. A frequent word is hit hundreds of times in a
+    large batch (target in some examples, noise word in many more) and its sum overshoots: the
+    divergence. Along a row's summed step the loss's curvature gives the Newton step, 1/lambda of
+    it (`_newton_ratio`); along the step, not in every direction, because a frequent word's
+    updates point many ways and only some of them are steep. But a score moves with all of its
+    example's rows at once, its output row and up to C context rows, and each of them taking
+    its own Newton step would land it several times as far. So the others' moves are counted:
+    with o the move of the row's scores by the other rows (each at its Newton step, or its
+    whole step where that does not overshoot), and every row scaled by one common factor, the
+    divisor is lambda * (1 + max(1, lambda) * sum(c a o) / sum(c a^2)). Rows whose divisor stays
+    below 1, nearly all rows of a small batch, keep word2vec.c's update. The product of two rows'
+    moves (both tables at once) is left out: it is second order in the step.
+    """
+    batch, slots, dim = out.shape
+    width = weight.shape[1]
+    uo, io = torch.unique(out_rows, return_inverse=True)
+    ui, ii = torch.unique(in_rows, return_inverse=True)
+    step_in = _row_sums(ii, len(ui), in_step)[ii].view(batch, width, dim)  # (B, C, D)
+    step_out = _row_sums(io, len(uo), out_step)[io].view(batch, slots, dim)  # (B, 1+K, D)
+    move_out = (step_out * h[:, None, :]).sum(2)  # (B, 1+K)
+    move_in = weight[:, :, None] * torch.bmm(step_in, out.transpose(1, 2))  # (B, C, 1+K)
+    c_in = curvature[:, None, :]  # (B, 1, 1+K)
+    lam_out, q_out = _newton_ratio(io, len(uo), curvature * move_out**2, g * move_out, alpha)
+    lam_in, q_in = _newton_ratio(ii, len(ui), (c_in * move_in**2).sum(2),
+                                 weight * (step_in * neu1e[:, None, :]).sum(2), alpha)
+    first_out, first_in = lam_out.clamp(min=1.0), lam_in.clamp(min=1.0)
+    own_out = move_out / first_out[io].view(batch, slots)  # (B, 1+K)
+    own_in = move_in / first_in[ii].view(batch, width, 1)  # (B, C, 1+K)
+    total = own_out + own_in.sum(1)  # (B, 1+K): every score's move after the first pass
+    cross_out = _row_sums(io, len(uo), (curvature * move_out * (total - own_out)).reshape(-1))
+    cross_in = _row_sums(ii, len(ui),
+                         (c_in * move_in * (total[:, None] - own_in)).sum(2).reshape(-1))
+    tiny = torch.finfo(q_out.dtype).tiny
+    div_out = lam_out * (1 + (first_out * cross_out / q_out.clamp(min=tiny)).clamp(min=0))
+    div_in = lam_in * (1 + (first_in * cross_in / q_in.clamp(min=tiny)).clamp(min=0))
+    return div_out.clamp(min=1.0)[io], div_in.clamp(min=1.0)[ii]
 
 
 @torch.no_grad()
@@ -120,11 +170,11 @@ def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
     For each example: g = alpha * (label - sigmoid(score)) per output word; each output vector
     moves by g * h; each context vector moves by sum(g * out) (the full error, see ContextMean).
     Updates of a word that occurs several times in the batch add up; with `damp`, a row whose
-    summed update would overshoot is scaled back (`row_damping`), which keeps large batches
+    summed update would overshoot is scaled back (`batch_damping`), which keeps large batches
     from diverging.
     """
     syn0, syn1 = model.in_embed.weight, model.out_embed.weight
-    vocab, dim = syn0.shape
+    dim = syn0.shape[1]
     h = context_vector(syn0[context], mask, model.cbow_mean)  # (B, D)
     words = torch.cat([target[:, None], negatives], 1)  # (B, 1+K)
     out = syn1[words]  # (B, 1+K, D)
@@ -139,15 +189,11 @@ def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
     in_step = (neu1e[:, None, :] * mask[:, :, None]).reshape(-1, dim)  # (B*2W, D)
     out_rows, in_rows = words.reshape(-1), context.reshape(-1)
     if damp:
-        curv = alpha * s * (1 - s)  # (B, 1+K)
-        out_curv = curv * (h * h).sum(1, keepdim=True)  # (B, 1+K)
-        # A context word moves h by 1/C of its step under a mean: the curvature it sees.
-        in_curv = (curv * (out * out).sum(2)).sum(1)  # (B,)
-        if model.cbow_mean:
-            in_curv = in_curv / mask.sum(1).clamp(min=1)
-        out_step /= row_damping(out_rows, out_curv.reshape(-1), vocab)[out_rows, None]
-        in_div = row_damping(in_rows, (in_curv[:, None] * mask).reshape(-1), vocab)
-        in_step /= in_div[in_rows, None]
+        weight = mask / mask.sum(1, keepdim=True).clamp(min=1) if model.cbow_mean else mask
+        out_div, in_div = batch_damping(h, out, neu1e, g, s * (1 - s), out_rows, out_step,
+                                        in_rows, in_step, weight, alpha)
+        out_step /= out_div[:, None]
+        in_step /= in_div[:, None]
     syn1.index_add_(0, out_rows, out_step)
     syn0.index_add_(0, in_rows, in_step)
     return loss
