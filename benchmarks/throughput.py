@@ -85,13 +85,14 @@ def run_w2v(corpus: Path, epochs: int, min_count: int = 5) -> dict:
     }
 
 
-def run_gensim(corpus: Path, epochs: int, corpus_file: bool, alpha: float = 0.025) -> dict:
+def run_gensim(corpus: Path, epochs: int, corpus_file: bool, alpha: float | None = None) -> dict:
     from gensim.models import Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import Text8Corpus
 
     from w2v import KeyedVectors
 
-    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs, alpha=alpha)
+    rate = {} if alpha is None else {"alpha": alpha}  # None: gensim's own default
+    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs, **rate)
     source = (
         {"corpus_file": str(corpus)}
         if corpus_file
@@ -115,8 +116,9 @@ def worker(name: str, corpus: Path, epochs: int, min_count: int) -> None:
     if name.startswith("w2v"):
         result = run_w2v(corpus, epochs, min_count)
     else:
+        rate = name.partition("-alpha")[2]
         result = run_gensim(corpus, epochs, corpus_file=name.startswith("gensim-file"),
-                            alpha=float(name.partition("-alpha")[2] or 0.025))
+                            alpha=float(rate) if rate else None)
     wv = result.pop("wv")
     result["rss_mb"] = peak_rss_mb()  # before evaluation, which is not part of training
     result["vocab"] = len(wv)

@@ -117,10 +117,11 @@ def _newton_ratio(inverse, rows, curved, slope, alpha):
     return lam, q
 
 
-def batch_damping(h, out, neu1e, g, curvature, out_rows, out_step, in_rows, in_step, weight,
-                  alpha):
-    """Divisors (B*(1+K),) and (B*C,) for a batch's summed steps of the output rows `out_rows`
-    and the context rows `in_rows`: each slot gets its row's divisor.
+def damped_steps(h, out, neu1e, g, curvature, out_rows, out_step, in_rows, in_step, weight,
+                 alpha):
+    """A batch's summed steps, one per distinct row and scaled back where they would overshoot:
+    (output rows, their steps), (context rows, their steps), from the slots' `out_rows` and
+    `out_step` (B*(1+K), D) and `in_rows` and `in_step` (B*C, D).
 
     word2vec.c applies its updates one after another, each seeing the last; a batch sums all of
     a row's updates from the same stale vectors. A frequent word is hit hundreds of times in a
@@ -140,8 +141,9 @@ def batch_damping(h, out, neu1e, g, curvature, out_rows, out_step, in_rows, in_s
     width = weight.shape[1]
     uo, io = torch.unique(out_rows, return_inverse=True)
     ui, ii = torch.unique(in_rows, return_inverse=True)
-    step_in = _row_sums(ii, len(ui), in_step)[ii].view(batch, width, dim)  # (B, C, D)
-    step_out = _row_sums(io, len(uo), out_step)[io].view(batch, slots, dim)  # (B, 1+K, D)
+    sum_in, sum_out = _row_sums(ii, len(ui), in_step), _row_sums(io, len(uo), out_step)
+    step_in = sum_in[ii].view(batch, width, dim)  # (B, C, D)
+    step_out = sum_out[io].view(batch, slots, dim)  # (B, 1+K, D)
     move_out = (step_out * h[:, None, :]).sum(2)  # (B, 1+K)
     move_in = weight[:, :, None] * torch.bmm(step_in, out.transpose(1, 2))  # (B, C, 1+K)
     c_in = curvature[:, None, :]  # (B, 1, 1+K)
@@ -158,7 +160,8 @@ def batch_damping(h, out, neu1e, g, curvature, out_rows, out_step, in_rows, in_s
     tiny = torch.finfo(q_out.dtype).tiny
     div_out = lam_out * (1 + (first_out * cross_out / q_out.clamp(min=tiny)).clamp(min=0))
     div_in = lam_in * (1 + (first_in * cross_in / q_in.clamp(min=tiny)).clamp(min=0))
-    return div_out.clamp(min=1.0)[io], div_in.clamp(min=1.0)[ii]
+    return ((uo, sum_out / div_out.clamp(min=1.0)[:, None]),
+            (ui, sum_in / div_in.clamp(min=1.0)[:, None]))
 
 
 @torch.no_grad()
@@ -170,7 +173,7 @@ def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
     For each example: g = alpha * (label - sigmoid(score)) per output word; each output vector
     moves by g * h; each context vector moves by sum(g * out) (the full error, see ContextMean).
     Updates of a word that occurs several times in the batch add up; with `damp`, a row whose
-    summed update would overshoot is scaled back (`batch_damping`), which keeps large batches
+    summed update would overshoot is scaled back (`damped_steps`), which keeps large batches
     from diverging.
     """
     syn0, syn1 = model.in_embed.weight, model.out_embed.weight
@@ -188,12 +191,10 @@ def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
     out_step = (g[:, :, None] * h[:, None, :]).reshape(-1, dim)  # (B*(1+K), D)
     in_step = (neu1e[:, None, :] * mask[:, :, None]).reshape(-1, dim)  # (B*2W, D)
     out_rows, in_rows = words.reshape(-1), context.reshape(-1)
-    if damp:
+    if damp:  # one summed step per distinct row, already added up
         weight = mask / mask.sum(1, keepdim=True).clamp(min=1) if model.cbow_mean else mask
-        out_div, in_div = batch_damping(h, out, neu1e, g, s * (1 - s), out_rows, out_step,
-                                        in_rows, in_step, weight, alpha)
-        out_step /= out_div[:, None]
-        in_step /= in_div[:, None]
+        (out_rows, out_step), (in_rows, in_step) = damped_steps(
+            h, out, neu1e, g, s * (1 - s), out_rows, out_step, in_rows, in_step, weight, alpha)
     syn1.index_add_(0, out_rows, out_step)
     syn0.index_add_(0, in_rows, in_step)
     return loss
