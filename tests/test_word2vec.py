@@ -167,6 +167,8 @@ def test_alpha_defaults_to_word2vec_cs_rate_for_each_architecture(austen, tmp_pa
 
     assert TrainConfig().alpha == 0.05 and TrainConfig(sg=1).alpha == 0.025
     assert TrainConfig(alpha=0.025).alpha == 0.025  # gensim's CBOW rate, when asked for
+    with pytest.raises(W2VError, match="alpha=inf is not valid"):
+        TrainConfig(alpha=float("inf"))
     model = Word2Vec(austen[:300], vector_size=8, min_count=2, epochs=1, workers=1)
     assert model.config.alpha == 0.05
     model.save(tmp_path / "m.w2v")  # the resolved rate is saved, so a reload keeps it

@@ -152,7 +152,7 @@ class TrainConfig:
         _require("sample", self.sample, lambda v: 0 <= v < 1, "in [0, 1)")
         _require("dist_timeout", self.dist_timeout, lambda v: v > 0, "> 0 seconds")
         _require("checkpoint_every", self.checkpoint_every, lambda v: v >= 0, ">= 0 minutes")
-        _require("alpha", self.alpha, lambda v: v > 0, "> 0")
+        _require("alpha", self.alpha, lambda v: 0 < v < float("inf"), "a finite number > 0")
         _require("min_alpha", self.min_alpha, lambda v: 0 <= v <= self.alpha,
                  f"in [0, alpha={self.alpha}]")
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
