@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
 	@echo "building the CPU training kernel (once, about a minute)"
-	$(PY) -c "from w2v.kernels import cpu_kernel; cpu_kernel()"
+	$(PY) -c "from w2v.training.kernels import cpu_kernel; cpu_kernel()"
 	touch $(STAMP)
 
 demo: $(STAMP)

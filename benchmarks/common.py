@@ -6,7 +6,7 @@ import platform
 import shutil
 from pathlib import Path
 
-from w2v import datasets
+from w2v.apps import datasets
 from w2v.atomic import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]

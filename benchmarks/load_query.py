@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors as GensimKV
 
-from w2v.formats import write_word2vec
-from w2v.keyedvectors import KeyedVectors
+from w2v.vectors.formats import write_word2vec
+from w2v.vectors.keyedvectors import KeyedVectors
 
 LETTERS = np.frombuffer(b"etaoinshrdlcumwfgypbvkjxqz", dtype=np.uint8)
 # English letter frequencies (percent), in LETTERS' order, so words look like text tokens.

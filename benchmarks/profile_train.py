@@ -33,9 +33,9 @@ def main():
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
     print("```\n" + out.getvalue().split("\n\n", 2)[-1].strip() + "\n```\n")
 
-    from w2v.batches import cbow_batches
-    from w2v.model import sgd_step
-    from w2v.vocab import keep_probability, noise_table
+    from w2v.corpus.vocab import keep_probability, noise_table
+    from w2v.training.batches import cbow_batches
+    from w2v.training.model import sgd_step
 
     keep = torch.from_numpy(keep_probability(model.vocab.counts, 1e-3))
     table = torch.from_numpy(noise_table(model.vocab.counts)).long()

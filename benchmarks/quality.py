@@ -21,7 +21,7 @@ import time
 
 from common import machine, scores, text8like
 
-from w2v.config import default_alpha
+from w2v.training.config import default_alpha
 
 
 def run_w2v(path, seed, **options):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from common import machine, scores, text8like
 
-from w2v import datasets
+from w2v.apps import datasets
 from w2v.atomic import atomic_write
 
 RUNS = ("w2v-text8", "w2v-lines", "gensim-file", "gensim-iter", "gensim-file-alpha0.05")
@@ -39,7 +39,7 @@ def lines_of(path: Path, words_per_line: int = 1000) -> Path:
     """The corpus cut into lines of `words_per_line` words, made once in the cache."""
     target = datasets.cache_dir() / f"{path.stem}.lines{words_per_line}.txt"
     if not target.exists():
-        from w2v.corpus import Text8Corpus
+        from w2v.corpus.readers import Text8Corpus
 
         with atomic_write(target, "w") as f:
             for line in Text8Corpus(path, max_sentence_length=words_per_line):

@@ -17,7 +17,7 @@ def novels() -> Path:
 @pytest.fixture(scope="session")
 def austen(novels) -> list[list[str]]:
     """Pride and Prejudice, tokenized: 122k words of real English."""
-    from w2v.corpus import LineSentence
+    from w2v.corpus.readers import LineSentence
 
     return list(LineSentence(novels / "austen_pride_and_prejudice.txt", lowercase=True,
                              tokenize_text=True))

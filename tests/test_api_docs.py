@@ -5,12 +5,14 @@ import inspect
 import pytest
 
 import w2v
-from w2v import corpus, datasets, formats
-from w2v.batches import CBOWDataset
-from w2v.keyedvectors import KeyedVectors
-from w2v.model import CBOW
-from w2v.vocab import Vocab
-from w2v.word2vec import Word2Vec
+from w2v.apps import datasets
+from w2v.corpus import readers as corpus
+from w2v.corpus.vocab import Vocab
+from w2v.training.batches import CBOWDataset
+from w2v.training.model import CBOW
+from w2v.training.word2vec import Word2Vec
+from w2v.vectors import formats
+from w2v.vectors.keyedvectors import KeyedVectors
 
 CLASSES = [Word2Vec, KeyedVectors, Vocab, corpus.LineSentence, corpus.Text8Corpus,
            corpus.PathLineSentences, CBOW, CBOWDataset]

@@ -1,7 +1,9 @@
 import numpy as np
 import torch
 
-from w2v.batches import (
+from w2v.corpus.encoding import EncodedCorpus, encode
+from w2v.corpus.vocab import Vocab
+from w2v.training.batches import (
     CBOWDataset,
     cbow_batches,
     cbow_examples,
@@ -9,8 +11,6 @@ from w2v.batches import (
     draw_negatives,
     window_offsets,
 )
-from w2v.encoding import EncodedCorpus, encode
-from w2v.vocab import Vocab
 
 
 def _examples(n=5000, vocab=50, window=5, negative=5, keep=1.0, sentences=7, seed=0):

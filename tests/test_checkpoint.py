@@ -13,9 +13,9 @@ import torch
 from test_cli import SRC
 
 from w2v import KeyedVectors, Word2Vec
-from w2v.checkpoint import Checkpointer, TrainingInterrupted, checkpoints, latest
 from w2v.errors import W2VError
-from w2v.train import Position, TrainingDiverged, train_model
+from w2v.training.checkpoint import Checkpointer, TrainingInterrupted, checkpoints, latest
+from w2v.training.loop import Position, TrainingDiverged, train_model
 
 SETTINGS = dict(vector_size=24, min_count=3, epochs=3, workers=1, seed=7, tokenize=True,
                 lowercase=True)
@@ -72,7 +72,7 @@ def _stop_in_epoch_2(corpus, folder, settings) -> None:
 
 
 def test_a_mid_epoch_resume_times_only_the_words_it_trains(moby, tmp_path, monkeypatch):
-    import w2v.train
+    import w2v.training.loop
 
     folder = tmp_path / "ck"
     model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **SETTINGS)
@@ -83,12 +83,12 @@ def test_a_mid_epoch_resume_times_only_the_words_it_trains(moby, tmp_path, monke
     assert model.vocab.corpus_words < trained < 2 * model.vocab.corpus_words
     baselines = []
 
-    class Recorded(w2v.train.Progress):
+    class Recorded(w2v.training.loop.Progress):
         def __init__(self, *args, start_words=0.0, **kwargs):
             baselines.append(start_words)
             super().__init__(*args, start_words=start_words, **kwargs)
 
-    monkeypatch.setattr(w2v.train, "Progress", Recorded)
+    monkeypatch.setattr(w2v.training.loop, "Progress", Recorded)
     Word2Vec.resume(folder)
     assert baselines == [trained]  # words/s and the ETA count from where it resumed
 

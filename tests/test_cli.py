@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import w2v
-from w2v import cli, formats
-from w2v.cli import main
+from w2v.apps import cli
+from w2v.apps.cli import main
+from w2v.vectors import formats
 
 # Features: royal, male, female, person, fruit, vehicle (and a little noise in the last two).
 VECTORS = {

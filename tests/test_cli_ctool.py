@@ -7,8 +7,8 @@ import shlex
 import pytest
 from test_cli import expect_one_error_line, run
 
-from w2v import cli
-from w2v.config import TrainConfig
+from w2v.apps import cli
+from w2v.training.config import TrainConfig
 
 EXAMPLE = shlex.split("-train text8 -output vec.bin -cbow 1 -size 200 -window 8 -negative 25 "
                       "-hs 0 -sample 1e-4 -threads 20 -binary 1 -iter 15")

@@ -4,7 +4,7 @@ import pytest
 from test_cli import expect_one_error_line, run
 
 from w2v import KeyedVectors
-from w2v.vocab import Vocab
+from w2v.corpus.vocab import Vocab
 
 
 @pytest.fixture(scope="module")

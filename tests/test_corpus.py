@@ -4,7 +4,7 @@ import lzma
 
 import pytest
 
-from w2v.corpus import LineSentence, PathLineSentences, Text8Corpus, open_corpus, tokenize
+from w2v.corpus.readers import LineSentence, PathLineSentences, Text8Corpus, open_corpus, tokenize
 from w2v.errors import W2VError
 
 
@@ -20,9 +20,9 @@ def test_line_sentence_reads_compressed_files_transparently(tmp_path):
 
 
 def test_text8_cuts_one_line_into_fixed_sentences_across_blocks(tmp_path, monkeypatch):
-    import w2v.corpus
+    import w2v.corpus.readers
 
-    monkeypatch.setattr(w2v.corpus, "BLOCK", 7)  # words straddle many block edges
+    monkeypatch.setattr(w2v.corpus.readers, "BLOCK", 7)  # words straddle many block edges
     words = [f"w{i}" for i in range(95)]
     path = tmp_path / "text8"
     path.write_text(" " + " ".join(words))

@@ -1,4 +1,4 @@
-"""w2v.datasets: lookup order, checksummed downloads from a loopback server, clear failures."""
+"""w2v.apps.datasets: lookup order, checksummed downloads from a loopback server, clear failures."""
 
 import hashlib
 import http.server
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from w2v import datasets
-from w2v.cli import main
-from w2v.datasets import DATASETS, Dataset
+from w2v.apps import datasets
+from w2v.apps.cli import main
+from w2v.apps.datasets import DATASETS, Dataset
 from w2v.errors import W2VError
 
 PAYLOAD = b"king\tqueen\t8.5\nman\twoman\t8.3\n"
@@ -202,7 +202,7 @@ def test_cache_wins_over_gensims_copy(home):
 
 def test_gensims_copy_is_found_without_importing_gensim(home):
     code = (
-        "import sys; from w2v import datasets; "
+        "import sys; from w2v.apps import datasets; "
         "print(datasets.find('questions-words', download=False)); "
         "print('gensim' in sys.modules)"
     )

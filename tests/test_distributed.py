@@ -14,7 +14,7 @@ import torch
 from test_cli import SRC
 
 from w2v import KeyedVectors, Word2Vec
-from w2v.distributed import RankLost, TableSync
+from w2v.training.distributed import RankLost, TableSync
 
 SETTINGS = dict(vector_size=24, min_count=3, epochs=2, workers=1, seed=3, tokenize=True,
                 lowercase=True, sync_words=8192)

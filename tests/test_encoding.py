@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import w2v.corpus
-import w2v.encoding
-from w2v.corpus import LineSentence, Text8Corpus
-from w2v.encoding import EncodedCorpus, IdFile, encode, scan
+import w2v.corpus.encoding
+import w2v.corpus.readers
+from w2v.corpus.encoding import EncodedCorpus, IdFile, encode, scan
+from w2v.corpus.readers import LineSentence, Text8Corpus
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.vocab import Vocab
 
 SENTENCES = [["a", "b", "a", "c"], ["a", "b", "d"], ["e"], ["c", "a", "b", "b"]]
 
@@ -29,8 +29,8 @@ def _decoded(corpus, vocab):
 
 @pytest.mark.parametrize("block", [2, 3, 1 << 22])
 def test_scan_counts_and_encodes_in_one_pass(monkeypatch, block):
-    monkeypatch.setattr(w2v.encoding, "BLOCK_IDS", block)  # blocks split sentences too
-    monkeypatch.setattr(w2v.encoding, "BATCH_WORDS", block)
+    monkeypatch.setattr(w2v.corpus.encoding, "BLOCK_IDS", block)  # blocks split sentences too
+    monkeypatch.setattr(w2v.corpus.encoding, "BATCH_WORDS", block)
     vocab, corpus = scan(SENTENCES, min_count=2)
     reference = Vocab.build(SENTENCES, min_count=2)
     assert vocab.words == reference.words == ["a", "b", "c"]
@@ -106,8 +106,8 @@ def test_a_file_scanned_by_several_processes_gives_the_one_process_result(
     reader = (Text8Corpus if one_line else LineSentence)(
         path, max_sentence_length=n, lowercase=lowercase, tokenize_text=tokenize_text)
     # Small blocks and a small MAX_WORD put block edges and cut tokens near the range edges.
-    with mock.patch.object(w2v.corpus, "BLOCK", block), \
-            mock.patch.object(w2v.corpus, "MAX_WORD", 5):
+    with mock.patch.object(w2v.corpus.readers, "BLOCK", block), \
+            mock.patch.object(w2v.corpus.readers, "MAX_WORD", 5):
         assert _scanned(reader, processes, min_count) == _scanned(reader, 1, min_count)
 
 
@@ -142,14 +142,15 @@ def test_by_default_only_a_large_file_is_scanned_in_processes(tmp_path, monkeypa
                         lambda job: started.append(job) or real_start(job))
     serial = _scanned(LineSentence(path), None, 1)
     assert started == []
-    monkeypatch.setattr(w2v.encoding, "SCAN_SPAN_BYTES", 1024)
+    monkeypatch.setattr(w2v.corpus.encoding, "SCAN_SPAN_BYTES", 1024)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
     assert _scanned(LineSentence(path), None, 1) == serial
     assert len(started) == 2
 
 
 def _failing_reads(path, offset: int):
-    """open() for w2v.corpus whose readline fails from `offset` of `path` on, as a bad disk."""
+    """open() for w2v.corpus.readers whose readline fails from `offset` of `path` on, as a bad
+    disk does."""
 
     class Failing(io.BufferedReader):
         def readline(self, size=-1):
@@ -165,7 +166,7 @@ def test_a_read_error_in_a_worker_is_the_one_process_error(tmp_path, monkeypatch
     path = tmp_path / "c.txt"
     path.write_bytes(b"".join(b"line %d of words\n" % i for i in range(2000)))
     reader = LineSentence(path)
-    monkeypatch.setattr(w2v.corpus, "open", _failing_reads(path, 30_000), raising=False)
+    monkeypatch.setattr(w2v.corpus.readers, "open", _failing_reads(path, 30_000), raising=False)
     errors = []
     for processes in (1, 3):
         with pytest.raises(W2VError, match="byte offset 300") as excinfo:
@@ -179,14 +180,14 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     path = tmp_path / "c.txt"
     path.write_bytes(b"a b c\n" * 1000)
-    parent, real_scan_span = os.getpid(), w2v.encoding._scan_span
+    parent, real_scan_span = os.getpid(), w2v.corpus.encoding._scan_span
 
     def killed_in_children(*args):
         if os.getpid() != parent:
             os._exit(9)
         return real_scan_span(*args)
 
-    monkeypatch.setattr(w2v.encoding, "_scan_span", killed_in_children)
+    monkeypatch.setattr(w2v.corpus.encoding, "_scan_span", killed_in_children)
     with pytest.raises(W2VError, match=r"c\.txt stopped \(exit code 9\)"):
         scan(LineSentence(path), min_count=1, processes=2)
     assert list(tmp_path.iterdir()) == [path]

@@ -1,4 +1,5 @@
-"""w2v.evaluate: gensim 4.4's analogy and word-pair figures, scipy's statistics, clear errors."""
+"""w2v.vectors.evaluate: gensim 4.4's analogy and word-pair figures, scipy's statistics,
+clear errors."""
 
 import types
 from pathlib import Path
@@ -10,9 +11,9 @@ import scipy.special
 import scipy.stats
 from gensim.models import KeyedVectors as GensimKV
 
-from w2v import evaluate
 from w2v.errors import W2VError
-from w2v.keyedvectors import KeyedVectors
+from w2v.vectors import evaluate
+from w2v.vectors.keyedvectors import KeyedVectors
 
 DATA = Path(gensim.__file__).parent / "test" / "test_data"
 QUESTIONS = DATA / "questions-words.txt"

@@ -1,4 +1,4 @@
-"""w2v.formats: exact round trips with gensim and the C tool's layout, the native file, and
+"""w2v.vectors.formats: exact round trips with gensim and the C tool's layout, the native file, and
 clear errors (path plus byte offset or line) for every kind of bad file."""
 
 import gzip
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors as GensimKV
 
-from w2v import formats
 from w2v.errors import W2VError
+from w2v.vectors import formats
 
 DIM = 7
 WORDS = ["the", "café", "日本語", "naïve", "ünïcödé", "🙂", "a_b", "x"]
@@ -324,7 +324,7 @@ def test_format_from_unknown_suffix_is_refused():
 
 @pytest.mark.parametrize("name", ["kv.bin", "kv.txt", "kv.w2v"])
 def test_save_and_load_vectors_through_keyedvectors(tmp_path, name):
-    from w2v.keyedvectors import KeyedVectors
+    from w2v.vectors.keyedvectors import KeyedVectors
 
     counts = np.arange(len(WORDS), 0, -1)
     kv = KeyedVectors(list(WORDS), _vectors(), counts)

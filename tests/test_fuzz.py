@@ -18,14 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import w2v.corpus
-from w2v import formats
-from w2v.corpus import LineSentence, Text8Corpus, open_corpus, tokenize
-from w2v.encoding import scan
+import w2v.corpus.readers
+from w2v.corpus.encoding import scan
+from w2v.corpus.readers import LineSentence, Text8Corpus, open_corpus, tokenize
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.evaluate import evaluate_word_pairs, read_analogies
-from w2v.keyedvectors import KeyedVectors
-from w2v.vocab import Vocab
+from w2v.vectors import formats
+from w2v.vectors.evaluate import evaluate_word_pairs, read_analogies
+from w2v.vectors.keyedvectors import KeyedVectors
 
 # W2V_FUZZ_EXAMPLES=5000 searches deeper than the suite's fast default.
 EXAMPLES = int(os.environ.get("W2V_FUZZ_EXAMPLES", "120"))
@@ -251,8 +251,8 @@ def test_streaming_readers_equal_reading_the_whole_file(
     else:
         reader = Text8Corpus(path, **options)
         expected = _cut(_reference_words(text, lowercase, tokenize_text, max_word), n)
-    with mock.patch.object(w2v.corpus, "BLOCK", block), \
-            mock.patch.object(w2v.corpus, "MAX_WORD", max_word), warnings.catch_warnings():
+    with mock.patch.object(w2v.corpus.readers, "BLOCK", block), \
+            mock.patch.object(w2v.corpus.readers, "MAX_WORD", max_word), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         assert list(reader) == expected
     assert reader.decode_errors == text.count("\ufffd")

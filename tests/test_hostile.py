@@ -13,12 +13,12 @@ import warnings
 import numpy as np
 import pytest
 
-import w2v.corpus
+import w2v.corpus.readers
 from w2v import KeyedVectors, Word2Vec, formats
-from w2v.corpus import MAX_WORD, LineSentence, open_corpus
+from w2v.corpus.readers import MAX_WORD, LineSentence, open_corpus
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.evaluate import evaluate_word_pairs, read_analogies
-from w2v.vocab import Vocab
+from w2v.vectors.evaluate import evaluate_word_pairs, read_analogies
 
 TINY = dict(vector_size=8, min_count=1, epochs=1, workers=1, seed=1)
 SENTENCE = b"the quick brown fox jumps over the lazy dog\n"
@@ -93,7 +93,7 @@ def test_an_unreadable_corpus_is_one_line(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(w2v.corpus, "open", refuse, raising=False)
+    monkeypatch.setattr(w2v.corpus.readers, "open", refuse, raising=False)
     with pytest.raises(W2VError) as excinfo:
         Word2Vec(corpus_file=path, **TINY)
     assert "Permission denied" in _one_line(excinfo)
@@ -157,8 +157,9 @@ def test_training_never_rereads_the_corpus_file(tmp_path, monkeypatch):
     model = Word2Vec(**TINY)
     model.build_vocab(corpus_file=path)
     opened = []
-    real_open = w2v.corpus.open_binary
-    monkeypatch.setattr(w2v.corpus, "open_binary", lambda p: opened.append(p) or real_open(p))
+    real_open = w2v.corpus.readers.open_binary
+    monkeypatch.setattr(w2v.corpus.readers, "open_binary",
+                        lambda p: opened.append(p) or real_open(p))
     path.write_bytes(b"grown " * 1000)  # the file changes, then vanishes, after it was read
     path.unlink()
     model.train(epochs=2, total_examples=model.corpus_count)

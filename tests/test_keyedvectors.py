@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors as GensimKV
 
-from w2v import keyedvectors
 from w2v.errors import W2VError
-from w2v.keyedvectors import KeyedVectors
+from w2v.vectors import keyedvectors
+from w2v.vectors.keyedvectors import KeyedVectors
 
 LEE = Path(gensim.__file__).parent / "test" / "test_data" / "lee_background.cor"
 V, D = 2000, 40
@@ -162,7 +162,7 @@ def test_rank_and_closer_than_match_gensim(kv, gkv, words):
 def test_doesnt_match_matches_gensim_and_warns_about_unknown_words(kv, gkv, words, caplog):
     for group in (words[:5], words[100:110], [words[3], words[3], words[800]]):
         assert kv.doesnt_match(group) == gkv.doesnt_match(group)
-    with caplog.at_level(logging.WARNING, logger="w2v.keyedvectors"):
+    with caplog.at_level(logging.WARNING, logger="w2v.vectors.keyedvectors"):
         assert kv.doesnt_match(words[:4] + ["notaword"]) == gkv.doesnt_match(words[:4])
     assert "notaword" in caplog.text
     with pytest.raises(W2VError):
@@ -264,7 +264,7 @@ def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
         write_native=lambda *a: calls.append(("write_native", a)),
         read_native=lambda path, mmap=True: (["x"], np.ones((1, 3), np.float32), np.array([4])),
     )
-    monkeypatch.setitem(sys.modules, "w2v.formats", fake)
+    monkeypatch.setitem(sys.modules, "w2v.vectors.formats", fake)
     kv = KeyedVectors(["p", "q"], np.ones((2, 3)), counts=[2, 1])
     kv.save_word2vec_format(tmp_path / "v.bin", binary=True)
     kv.save(tmp_path / "v.w2v")
@@ -280,7 +280,7 @@ def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("size, n", [(70_000, 10), (70_001, 37), (1_000, 1), (640, 2), (50, 60)])
 def test_top_indices_equal_a_full_sort(size, n):
-    from w2v.keyedvectors import top_indices
+    from w2v.vectors.keyedvectors import top_indices
 
     scores = np.random.default_rng(size + n).standard_normal(size).astype(np.float32)
     expected = np.argsort(-scores, kind="stable")[:n]

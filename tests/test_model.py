@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from w2v.model import CBOW, negative_sampling_loss, sgd_step
-from w2v.train import make_optimizer
+from w2v.training.loop import make_optimizer
+from w2v.training.model import CBOW, negative_sampling_loss, sgd_step
 
 
 def _batch(seed=0, B=6, C=4, K=3, V=20):
@@ -78,7 +78,7 @@ def test_autograd_gradients_match_the_hand_derived_formulas():
 
 
 def test_manual_step_equals_autograd_sgd_step():
-    from w2v.config import TrainConfig
+    from w2v.training.config import TrainConfig
 
     for cbow_mean in (True, False):
         manual, auto = _model(cbow_mean), _model(cbow_mean)

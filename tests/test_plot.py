@@ -1,5 +1,6 @@
-"""w2v.plot and the commands that draw: valid pictures of the right size with every panel, word and
-label drawn; 2-D projections that keep the layout; one clear line when matplotlib is missing.
+"""w2v.apps.plot and the commands that draw: valid pictures of the right size with every panel,
+word and label drawn; 2-D projections that keep the layout; one clear line when matplotlib is
+missing.
 
 Set W2V_PICTURES to a folder to keep a copy of each picture for a person to look at.
 """
@@ -17,11 +18,12 @@ pytest.importorskip("matplotlib")
 import matplotlib  # noqa: E402
 import matplotlib.image  # noqa: E402
 
-from w2v import formats, plot  # noqa: E402
-from w2v.cli import main  # noqa: E402
+from w2v.apps import plot  # noqa: E402
+from w2v.apps.cli import main  # noqa: E402
 from w2v.errors import W2VError  # noqa: E402
-from w2v.keyedvectors import KeyedVectors  # noqa: E402
-from w2v.word2vec import Word2Vec  # noqa: E402
+from w2v.training.word2vec import Word2Vec  # noqa: E402
+from w2v.vectors import formats  # noqa: E402
+from w2v.vectors.keyedvectors import KeyedVectors  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]  # matplotlib's C0..C3
@@ -227,7 +229,7 @@ def test_word_map_on_hand_made_vectors_puts_each_group_together(tmp_path):
 
 
 def test_pca_of_a_single_point_still_has_two_axes():
-    from w2v.plot import project
+    from w2v.apps.plot import project
 
     points, names = project(np.ones((1, 5)))
     assert points.shape == (1, 2) and len(names) == 2

@@ -1,4 +1,4 @@
-"""w2v.projector and `w2v export --projector`: the files read back as TensorBoard's Embedding
+"""w2v.apps.projector and `w2v export --projector`: the files read back as TensorBoard's Embedding
 Projector reads them, one metadata row per vector, whatever characters the words hold."""
 
 import re
@@ -6,10 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from w2v import formats, projector
-from w2v.cli import main
+from w2v.apps import projector
+from w2v.apps.cli import main
 from w2v.errors import W2VError
-from w2v.keyedvectors import KeyedVectors
+from w2v.vectors import formats
+from w2v.vectors.keyedvectors import KeyedVectors
 
 # Words that break naive TSV: separators, line breaks of every kind, blanks, escapes.
 AWKWARD = ["the", "tab\there", "new\nline", "cr\rword", "back\\slash", "\\t", " ", "\u3000",

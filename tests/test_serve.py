@@ -28,9 +28,10 @@ import numpy as np
 import pytest
 
 import w2v
-from w2v import formats, serve
-from w2v.cli import main
-from w2v.keyedvectors import KeyedVectors
+from w2v.apps import explorer as serve
+from w2v.apps.cli import main
+from w2v.vectors import formats
+from w2v.vectors.keyedvectors import KeyedVectors
 
 # Features: royal, male, female, person, young, fruit, vehicle.
 VECTORS = {

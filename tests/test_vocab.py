@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from w2v.errors import W2VError
-from w2v.vocab import (
+from w2v.corpus.vocab import (
     Vocab,
     count_words,
     keep_probability,
     noise_distribution,
     noise_table,
 )
+from w2v.errors import W2VError
 
 SENTENCES = [["a", "b", "a", "c"], ["a", "b", "d"], ["e"]]
 
@@ -95,7 +95,7 @@ def test_noise_table_frequencies_follow_count_to_the_three_quarters():
 
 def test_huffman_codes_of_a_known_vocabulary():
     # Worked by hand through word2vec.c's CreateBinaryTree for counts 5, 3, 2, 1.
-    from w2v.vocab import huffman_tree
+    from w2v.corpus.vocab import huffman_tree
 
     code, point, path = huffman_tree(np.array([5, 3, 2, 1]))
     codes = [code[path[w]:path[w + 1]].tolist() for w in range(4)]
@@ -105,7 +105,7 @@ def test_huffman_codes_of_a_known_vocabulary():
 
 
 def test_huffman_codes_are_prefix_free_and_shortest_for_frequent_words():
-    from w2v.vocab import huffman_tree
+    from w2v.corpus.vocab import huffman_tree
 
     counts = np.sort(np.random.default_rng(0).integers(1, 1000, size=300))[::-1]
     code, point, path = huffman_tree(counts)

@@ -163,7 +163,7 @@ def test_trace_records_each_chunk_in_order(austen):
 
 
 def test_alpha_defaults_to_word2vec_cs_rate_for_each_architecture(austen, tmp_path):
-    from w2v.config import TrainConfig
+    from w2v.training.config import TrainConfig
 
     assert TrainConfig().alpha == 0.05 and TrainConfig(sg=1).alpha == 0.025
     assert TrainConfig(alpha=0.025).alpha == 0.025  # gensim's CBOW rate, when asked for

@@ -1,11 +1,13 @@
 """w2v: Word2Vec in PyTorch with gensim's names, word2vec.c's quality and formats.
 
-Querying (`KeyedVectors`, formats, evaluation) imports numpy only; `Word2Vec` pulls in torch
-when first touched.
+The package has four rooms (docs/architecture.md): `w2v.vectors` answers queries and reads and
+writes vector files with numpy alone; `w2v.corpus` turns text into word ids; `w2v.training`
+trains the tables with torch; `w2v.apps` holds the command line, the explorer and the pictures.
+`KeyedVectors` imports numpy only; `Word2Vec` pulls in torch when first touched.
 """
 
 from w2v.errors import W2VError
-from w2v.keyedvectors import KeyedVectors
+from w2v.vectors.keyedvectors import KeyedVectors
 
 __version__ = "0.1.0"
 __all__ = ["KeyedVectors", "W2VError", "Word2Vec", "__version__"]
@@ -13,7 +15,7 @@ __all__ = ["KeyedVectors", "W2VError", "Word2Vec", "__version__"]
 
 def __getattr__(name):
     if name == "Word2Vec":
-        from w2v.word2vec import Word2Vec
+        from w2v.training.word2vec import Word2Vec
 
         return Word2Vec
     raise AttributeError(f"module 'w2v' has no attribute {name!r}")

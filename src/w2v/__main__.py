@@ -1,3 +1,3 @@
-from w2v.cli import main
+from w2v.apps.cli import main
 
 raise SystemExit(main())

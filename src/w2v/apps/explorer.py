@@ -1,8 +1,9 @@
 """`w2v serve`: a small web page for exploring word vectors, and the JSON endpoints it calls.
 
-The page (one HTML file with its CSS and JavaScript inline, no other assets, so it works offline)
-shows a word's nearest neighbours with similarity bars, a 2-D map of its neighbourhood (PCA of the
-unit vectors of the word and its neighbours) and answers analogies. Its endpoints:
+The page (`explorer.html` beside this module: its CSS and JavaScript inline, no other assets, so
+it works offline) shows a word's nearest neighbours with similarity bars, a 2-D map of its
+neighbourhood (PCA of the unit vectors of the word and its neighbours) and answers analogies.
+Its endpoints:
 
     GET /similar?word=W&topn=N          the N words nearest to W
     GET /analogy?a=A&b=B&c=C&topn=N     A is to B as C is to ?  (the words nearest to B - A + C)
@@ -17,6 +18,7 @@ the loopback interface unless told otherwise, and answers each request in its ow
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import socket
@@ -25,14 +27,15 @@ import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
-from w2v import formats
 from w2v.errors import W2VError
+from w2v.vectors import formats
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -231,6 +234,14 @@ def answer(explorer: Explorer, path: str, query: str) -> dict:
 
 # -- HTTP --------------------------------------------------------------------------------------
 
+
+@functools.cache
+def page() -> bytes:
+    """The explorer page, `explorer.html` beside this module: read through importlib.resources,
+    so it is found in a wheel or a zipped install as well as in a source tree."""
+    return resources.files(__package__).joinpath("explorer.html").read_bytes()
+
+
 # The page's own inline script and style, and requests to this server: nothing else loads.
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
        "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
@@ -245,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/":
-            self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8",
+            self._send(HTTPStatus.OK, page(), "text/html; charset=utf-8",
                        {"Content-Security-Policy": CSP})
             return
         status: int
@@ -359,350 +370,3 @@ def serve(path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, format: str 
                   "address: anyone who can reach this machine can query the vectors; use "
                   "--host 127.0.0.1 to keep them local", file=log, flush=True)
         server.serve_forever()
-
-
-PAGE = r"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>w2v explorer</title>
-<link rel="icon" href="data:,">
-<style>
-:root {
-  --bg: #f5f6fa; --card: #ffffff; --ink: #1d2233; --muted: #6b7185; --line: #e3e6ef;
-  --accent: #4f46e5; --accent2: #06b6d4; --soft: #eef0fb; --bad: #b42318; --badbg: #fef3f2;
-  color-scheme: light dark;
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --bg: #11131a; --card: #1a1d27; --ink: #e7e9f2; --muted: #9aa0b4; --line: #2b2f3d;
-    --accent: #818cf8; --accent2: #22d3ee; --soft: #242838; --bad: #fda29b; --badbg: #3a1d1b;
-  }
-}
-* { box-sizing: border-box; }
-body {
-  margin: 0; background: var(--bg); color: var(--ink);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif;
-}
-header { padding: 22px 32px 6px; display: flex; align-items: baseline; gap: 14px; flex-wrap: wrap; }
-h1 { margin: 0; font-size: 22px; letter-spacing: -0.02em; }
-h1 span { color: var(--accent); }
-#info { color: var(--muted); font-size: 14px; }
-main { padding: 12px 32px 24px; display: grid; gap: 20px; max-width: 1240px; }
-.card {
-  background: var(--card); border: 1px solid var(--line); border-radius: 14px;
-  padding: 18px 22px; box-shadow: 0 1px 2px rgba(16, 24, 40, .05);
-}
-h2 {
-  margin: 0 0 10px; font-size: 13px; text-transform: uppercase; letter-spacing: .08em;
-  color: var(--muted); font-weight: 600;
-}
-form { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
-input, select, button { font: inherit; color: inherit; }
-input, select {
-  background: var(--bg); border: 1px solid var(--line); border-radius: 9px; padding: 8px 12px;
-}
-input:focus, select:focus { outline: 2px solid var(--accent); outline-offset: -1px; }
-#word { flex: 1 1 260px; font-size: 17px; }
-.analogy input { width: 150px; }
-button.go {
-  background: var(--accent); color: #fff; border: 0; border-radius: 9px; padding: 8px 18px;
-  font-weight: 600; cursor: pointer;
-}
-button.go:hover { filter: brightness(1.1); }
-.examples { margin: 10px 0 0; color: var(--muted); font-size: 13px; }
-.chip, .word {
-  background: var(--soft); border: 0; border-radius: 999px; padding: 2px 10px; margin: 2px;
-  cursor: pointer; font-size: 13px;
-}
-.chip:hover, .word:hover { background: var(--accent); color: #fff; }
-.grid { display: grid; grid-template-columns: minmax(280px, 1fr) minmax(360px, 1.35fr); gap: 24px;
-  margin-top: 16px; }
-@media (max-width: 820px) { .grid { grid-template-columns: 1fr; } }
-ol.bars { list-style: none; margin: 0; padding: 0; }
-ol.bars li {
-  display: grid; grid-template-columns: 22px minmax(80px, 150px) 1fr 56px; align-items: center;
-  gap: 10px; padding: 3px 0;
-}
-.rank { color: var(--muted); font-size: 12px; text-align: right; }
-ol.bars li.hint { display: block; }
-ol.bars .word { justify-self: start; font-size: 14px; max-width: 150px; overflow: hidden;
-  text-overflow: ellipsis; white-space: nowrap; }
-.bar { height: 10px; background: var(--soft); border-radius: 999px; overflow: hidden; }
-.bar span { display: block; height: 100%; border-radius: 999px;
-  background: linear-gradient(90deg, var(--accent), var(--accent2)); }
-.score { font-variant-numeric: tabular-nums; font-size: 13px; color: var(--muted);
-  text-align: right; }
-.error { color: var(--bad); background: var(--badbg); border-radius: 9px; padding: 8px 12px;
-  margin: 8px 0 0; }
-.hint { color: var(--muted); margin: 6px 0; }
-svg { width: 100%; height: auto; display: block; background: var(--bg); border-radius: 10px; }
-svg line { stroke: var(--accent); }
-svg circle { fill: var(--accent2); stroke: var(--card); stroke-width: 2; cursor: pointer; }
-svg circle.centre { fill: var(--accent); }
-svg text { font-size: 13px; fill: var(--ink); paint-order: stroke; stroke: var(--bg);
-  stroke-width: 4px; stroke-linejoin: round; cursor: pointer; }
-svg text.centre { font-weight: 700; font-size: 15px; }
-.caption { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
-.answer { font-size: 18px; margin: 14px 0 8px; }
-#answers { max-width: 640px; }
-.answer b { color: var(--accent); }
-footer { color: var(--muted); font-size: 12px; padding: 0 32px 24px; }
-</style>
-</head>
-<body>
-<header>
-  <h1><span>w2v</span> explorer</h1>
-  <div id="info"></div>
-</header>
-<main>
-  <section class="card">
-    <form id="similar-form">
-      <input id="word" name="word" placeholder="Type a word, e.g. king" autocomplete="off"
-             spellcheck="false" autofocus aria-label="word">
-      <label for="topn" class="hint">neighbours</label>
-      <select id="topn" aria-label="number of neighbours">
-        <option>5</option><option selected>10</option><option>15</option><option>20</option>
-        <option>30</option><option>50</option>
-      </select>
-      <button class="go" type="submit">Explore</button>
-    </form>
-    <div class="examples" id="examples"></div>
-    <div id="similar-error"></div>
-    <div class="grid">
-      <div>
-        <h2>Nearest neighbours</h2>
-        <ol class="bars" id="neighbours">
-          <li class="hint">Type a word to see its neighbours.</li>
-        </ol>
-      </div>
-      <div>
-        <h2>Neighbourhood map</h2>
-        <svg id="map" viewBox="0 0 640 420" role="img"
-             aria-label="2-D map of the neighbourhood"></svg>
-        <p class="caption" id="map-caption">
-          Principal components of the word's and its neighbours' unit vectors.
-        </p>
-      </div>
-    </div>
-  </section>
-  <section class="card">
-    <h2>Analogy</h2>
-    <form id="analogy-form" class="analogy">
-      <input id="a" placeholder="man" aria-label="a" autocomplete="off" spellcheck="false">
-      <span class="hint">is to</span>
-      <input id="b" placeholder="king" aria-label="b" autocomplete="off" spellcheck="false">
-      <span class="hint">as</span>
-      <input id="c" placeholder="woman" aria-label="c" autocomplete="off" spellcheck="false">
-      <span class="hint">is to ?</span>
-      <button class="go" type="submit">Solve</button>
-    </form>
-    <div id="analogy-error"></div>
-    <p class="answer" id="answer"></p>
-    <ol class="bars" id="answers"></ol>
-  </section>
-</main>
-<footer>
-  Cosine similarity of the vectors · analogies by 3CosAdd (b − a + c) · served by w2v:
-  nothing leaves this machine.
-</footer>
-<script>
-"use strict";
-const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
-const state = { word: "", a: "", b: "", c: "" };
-let latest = 0;  // the newest word query: answers to older ones arrive late and are dropped
-
-function el(tag, attrs = {}, text = "") {
-  const node = tag.startsWith("svg:")
-    ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text) node.textContent = text;  // never innerHTML: words are data, not markup
-  return node;
-}
-
-async function getJSON(path, params) {
-  const response = await fetch(path + "?" + new URLSearchParams(params));
-  const body = await response.json();
-  if (!response.ok) {
-    const error = new Error(body.error || response.statusText);
-    error.suggestions = body.suggestions || [];
-    throw error;
-  }
-  return body;
-}
-
-function showError(box, error, retry) {
-  box.replaceChildren();
-  if (!error) return;
-  const p = el("p", { class: "error", role: "alert" }, error.message);
-  if (error.suggestions && error.suggestions.length) {
-    p.append(" — did you mean ");
-    for (const s of error.suggestions) {
-      const b = el("button", { class: "word", type: "button" }, s);
-      b.onclick = () => retry(s);
-      p.append(b);
-    }
-    p.append("?");
-  }
-  box.append(p);
-}
-
-function bars(list, pairs) {
-  list.replaceChildren();
-  pairs.forEach((item, i) => {
-    const li = el("li");
-    const word = el("button", { class: "word", type: "button", title: item.word }, item.word);
-    word.onclick = () => explore(item.word);
-    const bar = el("div", { class: "bar" });
-    const fill = el("span");
-    fill.style.width = (Math.max(0, item.similarity) * 100).toFixed(1) + "%";
-    bar.append(fill);
-    li.append(el("span", { class: "rank" }, String(i + 1)), word, bar,
-              el("span", { class: "score" }, item.similarity.toFixed(3)));
-    list.append(li);
-  });
-  if (!pairs.length) list.append(el("li", { class: "hint" }, "No other words in the vocabulary."));
-}
-
-// Where to put a word's label beside its dot (x, y): the first of a few spots around the dot
-// that stays inside the map and clear of `taken` boxes, which it then joins.
-function placeLabel(taken, x, y, word, size, W, H) {
-  const w = word.length * size * 0.62 + 4, h = size + 2;
-  const spots = [[10, 4, "start"], [-10, 4, "end"], [6, -9, "start"], [6, 17, "start"],
-                 [-6, -9, "end"], [-6, 17, "end"]];
-  const box = ([dx, dy, anchor]) => [anchor === "start" ? x + dx : x + dx - w, y + dy - size, w, h];
-  const inside = ([bx, by, bw, bh]) => bx >= 0 && by >= 0 && bx + bw <= W && by + bh <= H;
-  const clear = ([bx, by, bw, bh]) => taken.every(([tx, ty, tw, th]) =>
-    bx + bw <= tx || tx + tw <= bx || by + bh <= ty || ty + th <= by);
-  const fits = spots.filter((s) => inside(box(s)));
-  const best = fits.find((s) => clear(box(s))) || fits[0] || spots[0];
-  taken.push(box(best));
-  return { x: x + best[0], y: y + best[1], anchor: best[2] };
-}
-
-function drawMap(data) {
-  const svg = $("map"), W = 640, H = 420, pad = 56;
-  svg.replaceChildren();
-  const xs = data.points.map((p) => p.x), ys = data.points.map((p) => -p.y);
-  const span = (v) => Math.max(...v) - Math.min(...v) || 1;
-  // One scale for both axes, so distances on screen stay true to the projection.
-  const k = Math.min((W - 2 * pad) / span(xs), (H - 2 * pad) / span(ys));
-  const cx = (Math.max(...xs) + Math.min(...xs)) / 2, cy = (Math.max(...ys) + Math.min(...ys)) / 2;
-  const at = (i) => [W / 2 + (xs[i] - cx) * k, H / 2 + (ys[i] - cy) * k];
-  const [x0, y0] = at(0);
-  // Boxes a label should not cover: every dot, then each label as it is placed.
-  const taken = data.points.map((_, i) => { const [x, y] = at(i); return [x - 6, y - 6, 12, 12]; });
-  const lines = el("svg:g"), dots = el("svg:g"), labels = el("svg:g");
-  data.points.forEach((p, i) => {
-    const [x, y] = at(i), centre = i === 0;
-    if (!centre) {
-      lines.append(el("svg:line", { x1: x0, y1: y0, x2: x, y2: y,
-        "stroke-opacity": (0.12 + 0.5 * Math.max(0, p.similarity)).toFixed(2) }));
-    }
-    const dot = el("svg:circle",
-      { cx: x, cy: y, r: centre ? 8 : 5.5, class: centre ? "centre" : "" });
-    dot.append(el("svg:title", {}, `${p.word}  ${p.similarity.toFixed(3)}`));
-    const spot = placeLabel(taken, x, y, p.word, centre ? 15 : 13, W, H);
-    const label = el("svg:text", { x: spot.x, y: spot.y, "text-anchor": spot.anchor,
-      class: centre ? "centre" : "" }, p.word);
-    for (const node of [dot, label]) node.onclick = () => explore(p.word);
-    dots.append(dot);
-    labels.append(label);
-  });
-  svg.append(lines, dots, labels);
-  const [e1, e2] = data.explained.map((v) => Math.round(v * 100));
-  $("map-caption").textContent = `PCA of the unit vectors of “${data.word}” and its ` +
-    `${data.points.length - 1} nearest neighbours: the axes explain ${e1}% and ${e2}% ` +
-    "of their variance.";
-}
-
-function saveState() {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(state)) if (v) params.set(k, v);
-  history.replaceState(null, "", params.toString() ? "?" + params : location.pathname);
-}
-
-async function explore(word) {
-  word = word.trim();
-  if (!word) return;
-  $("word").value = word;
-  state.word = word;
-  saveState();
-  const ticket = ++latest, topn = $("topn").value;
-  try {
-    const [similar, map] = await Promise.all([
-      getJSON("/similar", { word, topn }), getJSON("/map", { word, topn })]);
-    if (ticket !== latest) return;
-    showError($("similar-error"), null);
-    bars($("neighbours"), similar.neighbours);
-    drawMap(map);
-    document.title = `${word} · w2v explorer`;
-  } catch (error) {
-    if (ticket === latest) showError($("similar-error"), error, explore);
-  }
-}
-
-async function solve() {
-  const [a, b, c] = ["a", "b", "c"].map((id) => $(id).value.trim());
-  if (!a || !b || !c) return;
-  Object.assign(state, { a, b, c });
-  saveState();
-  try {
-    const data = await getJSON("/analogy", { a, b, c, topn: 10 });
-    showError($("analogy-error"), null);
-    const answer = $("answer");
-    answer.replaceChildren(`${a} is to ${b} as ${c} is to `,
-      el("b", {}, data.answers.length ? data.answers[0].word : "?"));
-    bars($("answers"), data.answers);
-  } catch (error) {
-    showError($("analogy-error"), error, (word) => {
-      for (const id of ["a", "b", "c"]) {
-        if ($(id).value.trim().toLowerCase() === word.toLowerCase()) $(id).value = word;
-      }
-      solve();
-    });
-  }
-}
-
-async function showInfo() {
-  try {
-    const info = await getJSON("/info", {});
-    $("info").textContent = `${info.source} · ${info.words.toLocaleString()} words · ` +
-      `${info.dimensions} dimensions`;
-    const box = $("examples");
-    if (info.examples.length) box.append("Try ");
-    for (const word of info.examples) {
-      const chip = el("button", { class: "chip", type: "button" }, word);
-      chip.onclick = () => explore(word);
-      box.append(chip);
-    }
-  } catch (error) {
-    $("info").textContent = "cannot reach the w2v server: " + error.message;
-  }
-}
-
-let typing;
-$("word").addEventListener("input", () => {
-  clearTimeout(typing);
-  typing = setTimeout(() => explore($("word").value), 350);
-});
-$("similar-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  explore($("word").value);
-});
-$("topn").addEventListener("change", () => explore($("word").value));
-$("analogy-form").addEventListener("submit", (e) => { e.preventDefault(); solve(); });
-
-const start = new URLSearchParams(location.search);
-showInfo();
-if (start.get("word")) explore(start.get("word"));
-if (start.get("a") && start.get("b") && start.get("c")) {
-  for (const id of ["a", "b", "c"]) $(id).value = start.get(id);
-  solve();
-}
-</script>
-</body>
-</html>
-"""

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from w2v.corpus import FileReader
+from w2v.corpus.readers import FileReader
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.vocab import Vocab
 
 BLOCK_IDS = 1 << 20  # ids per block written or rewritten: ~25 MiB of temporaries at most
 # Words looked up per call: one numpy conversion for many sentences, whatever their length, and

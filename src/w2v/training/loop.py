@@ -19,15 +19,15 @@ from dataclasses import dataclass
 
 import torch
 
-from w2v.batches import CHUNK_TOKENS, chunk_batches, skipgram_pairs
-from w2v.config import TrainConfig
-from w2v.distributed import TableSync, local_threads
-from w2v.encoding import EncodedCorpus
+from w2v.corpus.encoding import EncodedCorpus
+from w2v.corpus.vocab import Vocab, huffman_tree, keep_probability, noise_table
 from w2v.errors import W2VError
-from w2v.kernels import cpu_kernel
-from w2v.model import CBOW, negative_sampling_loss, sgd_step
-from w2v.progress import Progress
-from w2v.vocab import Vocab, huffman_tree, keep_probability, noise_table
+from w2v.training.batches import CHUNK_TOKENS, chunk_batches, skipgram_pairs
+from w2v.training.config import TrainConfig
+from w2v.training.distributed import TableSync, local_threads
+from w2v.training.kernels import cpu_kernel
+from w2v.training.model import CBOW, negative_sampling_loss, sgd_step
+from w2v.training.progress import Progress
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from w2v.encoding import EncodedCorpus
+from w2v.corpus.encoding import EncodedCorpus
 
 CHUNK_TOKENS = 1 << 18  # corpus tokens per example-building pass: bounds memory to ~50 MB
 # Each round redraws only the clashes, so even a 3-word vocabulary settles in a few dozen rounds;
@@ -176,7 +176,7 @@ class CBOWDataset(torch.utils.data.IterableDataset):
 
     def __init__(self, corpus: EncodedCorpus, vocab, window=5, negative=5, sample=1e-3,
                  ns_exponent=0.75, seed=1):
-        from w2v.vocab import keep_probability, noise_table
+        from w2v.corpus.vocab import keep_probability, noise_table
 
         self.corpus = corpus
         self.window, self.negative, self.seed = window, negative, seed

@@ -11,21 +11,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from w2v import distributed
-from w2v.checkpoint import (
+from w2v.corpus.encoding import EncodedCorpus, encode, scan
+from w2v.corpus.readers import check_sentences, open_corpus
+from w2v.corpus.vocab import Vocab, count_words
+from w2v.errors import W2VError
+from w2v.training import distributed
+from w2v.training.checkpoint import (
     Checkpointer,
     checkpoints,
     latest,
     optimizer_arrays,
     optimizer_state,
 )
-from w2v.config import TrainConfig
-from w2v.corpus import check_sentences, open_corpus
-from w2v.encoding import EncodedCorpus, encode, scan
-from w2v.errors import W2VError
-from w2v.keyedvectors import KeyedVectors
-from w2v.model import CBOW, init_input_vectors
-from w2v.train import (
+from w2v.training.config import TrainConfig
+from w2v.training.loop import (
     EpochStats,
     Position,
     TracePoint,
@@ -35,7 +34,8 @@ from w2v.train import (
     train_model,
     uses_sparse_gradients,
 )
-from w2v.vocab import Vocab, count_words
+from w2v.training.model import CBOW, init_input_vectors
+from w2v.vectors.keyedvectors import KeyedVectors
 
 MODEL_KIND = "model"
 TRAINING_KEY = "training"  # a checkpoint's metadata entry: where training stands (JSON)
@@ -111,7 +111,7 @@ class Word2Vec:
         """Count the corpus, keep words by min_count / max_final_vocab / trim_rule, and encode
         it to ids (gensim's signature; progress_per and keep_raw_vocab are accepted and unused).
 
-        `trim_rule(word, count, min_count)` returns `w2v.vocab.RULE_KEEP`, `RULE_DISCARD` or
+        `trim_rule(word, count, min_count)` returns `w2v.corpus.vocab.RULE_KEEP`, `RULE_DISCARD` or
         `RULE_DEFAULT` (min_count decides); it applies to this call only and is not saved.
         `update=True` (gensim's online training) keeps every word and its vectors, appends the
         new corpus's words that pass min_count after them (ids never move), adds the new counts
@@ -417,7 +417,7 @@ class Word2Vec:
         self._write(path, {}, {})
 
     def _write(self, path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-        from w2v.formats import write_native
+        from w2v.vectors.formats import write_native
 
         if self.model is None or self.vocab is None:
             raise W2VError("nothing to save yet: call build_vocab() and train() first")
@@ -452,7 +452,7 @@ class Word2Vec:
         the finished model. The corpus is re-read from the path the run was given (or pass the
         same corpus again); with workers=1 and a seed, the result is bit-identical to a run
         that was never stopped."""
-        from w2v.formats import read_native_extra
+        from w2v.vectors.formats import read_native_extra
 
         path = latest(checkpoint_dir)
         _, metadata = read_native_extra(path, [])
@@ -497,7 +497,7 @@ class Word2Vec:
     @classmethod
     def load(cls, path) -> "Word2Vec":
         """Load a model written by `save`; it can be trained further."""
-        from w2v.formats import read_native, read_native_extra
+        from w2v.vectors.formats import read_native, read_native_extra
 
         words, syn0, counts = read_native(path, mmap=False)
         _, metadata = read_native_extra(path, [])

@@ -18,7 +18,7 @@ import torch
 
 from w2v.atomic import check_writable
 from w2v.errors import W2VError
-from w2v.train import Position
+from w2v.training.loop import Position
 
 KEEP = 2
 NAME = re.compile(r"checkpoint-(\d{4,})-(\d{6,})\.w2v")

@@ -14,6 +14,9 @@ from numbers import Integral
 import numpy as np
 
 from w2v.errors import W2VError
+from w2v.vectors import evaluate
+from w2v.vectors.native import read_native, write_native
+from w2v.vectors.word2vec_format import read_word2vec, write_word2vec
 
 logger = logging.getLogger(__name__)
 
@@ -402,52 +405,40 @@ class KeyedVectors:
         closer[self.get_index(key1)] = False
         return int(np.count_nonzero(closer)) + 1
 
-    # -- files and evaluation (delegated) ------------------------------------------------------
+    # -- files and evaluation (each in its own module) ---------------------------------------
 
     def save_word2vec_format(self, path, binary: bool = False) -> None:
         """Write the vectors in word2vec.c's text (or, with `binary`, binary) format."""
-        from w2v.formats import write_word2vec
-
         write_word2vec(path, self.index_to_key, self._vectors, binary)
 
     @classmethod
     def load_word2vec_format(cls, path, binary: bool = False, limit=None,
                              unicode_errors: str = "strict") -> KeyedVectors:
         """Read vectors from word2vec.c's text (or, with `binary`, binary) format."""
-        from w2v.formats import read_word2vec
-
         words, vectors = read_word2vec(path, binary, limit=limit, unicode_errors=unicode_errors)
         return cls(words, vectors)
 
     def save(self, path) -> None:
         """Write the vectors, words and counts in w2v's native format."""
-        from w2v.formats import write_native
-
         write_native(path, self.index_to_key, self._vectors, self.counts)
 
     @classmethod
     def load(cls, path, mmap: bool = True) -> KeyedVectors:
         """Read vectors saved by `save`; with `mmap` the matrix is mapped, not read into memory."""
-        from w2v.formats import read_native
-
         words, vectors, counts = read_native(path, mmap=mmap)
         return cls(words, vectors, counts)
 
     def evaluate_word_analogies(self, analogies, restrict_vocab=300000, case_insensitive=True,
                                 dummy4unknown=False, method="3cosadd"):
-        """Analogy accuracy on a questions-words style file: see `w2v.evaluate`."""
-        from w2v.evaluate import evaluate_word_analogies
-
-        return evaluate_word_analogies(self, analogies, restrict_vocab=restrict_vocab,
+        """Analogy accuracy on a questions-words style file (`w2v.vectors.evaluate`)."""
+        return evaluate.evaluate_word_analogies(self, analogies, restrict_vocab=restrict_vocab,
                                        case_insensitive=case_insensitive,
                                        dummy4unknown=dummy4unknown, method=method)
 
     def evaluate_word_pairs(self, pairs, delimiter="\t", encoding="utf8", restrict_vocab=300000,
                             case_insensitive=True, dummy4unknown=False):
-        """Pearson and Spearman correlation with human word-pair scores: see `w2v.evaluate`."""
-        from w2v.evaluate import evaluate_word_pairs
-
-        return evaluate_word_pairs(self, pairs, delimiter=delimiter,
+        """Pearson and Spearman correlation with human word-pair scores (`w2v.vectors.evaluate`)."""
+        return evaluate.evaluate_word_pairs(self, pairs, delimiter=delimiter,
                                    restrict_vocab=restrict_vocab,
                                    case_insensitive=case_insensitive,
                                    dummy4unknown=dummy4unknown, encoding=encoding)

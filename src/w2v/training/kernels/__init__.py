@@ -1,0 +1,87 @@
+"""Compiled training kernels, built on first use by torch's C++ extension mechanism, and cached.
+
+The first use compiles `w2v_cpu.cpp` (about a minute and 1.5 GB of memory on 2 cores; it needs a
+C++ compiler and ninja); later uses load the cached binary in well under a second. Each build
+has a folder of its own under $TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions)/w2v,
+named by a key of everything that makes two binaries differ: the source, the compiler flags,
+the environment it is built against (its prefix, Python and torch: two venvs, or a venv and a
+fresh clone's, never share a folder, so they never rebuild each other's kernel when used in
+turn) and the CPU (-march=native code may not run on another CPU, as when a home folder is
+shared across machines). Where the kernel cannot be built, `cpu_kernel()` returns None and
+training falls back to the batched tensor path.
+"""
+
+import functools
+import hashlib
+import os
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+SOURCE = Path(__file__).parent / "w2v_cpu.cpp"
+FLAGS = ("-O3", "-march=native", "-fopenmp-simd")
+# The /proc/cpuinfo fields that say what -march=native compiles for (x86 and ARM spellings).
+_CPU_FIELDS = ("vendor_id", "model name", "flags", "CPU implementer", "CPU part", "Features")
+
+
+def cpu_signature() -> str:
+    """The CPU that -march=native targets: its vendor, model and instruction-set flags."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            first = f.read().split("\n\n", 1)[0]  # one processor's block: all cores alike
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}"
+    fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
+    found = {k.strip(): v.strip() for k, v in fields.items() if k.strip() in _CPU_FIELDS}
+    return "\n".join(f"{k}: {found[k]}" for k in sorted(found)) or platform.machine()
+
+
+def environment_signature() -> str:
+    """The environment a binary links against: its prefix, Python, and torch's version and
+    place."""
+    import torch
+
+    return "\n".join([sys.prefix, sys.version, torch.__version__, str(Path(torch.__file__))])
+
+
+def build_key(source: bytes, flags, environment: str, cpu: str) -> str:
+    """A short hash that changes with anything that makes the compiled binary differ."""
+    digest = hashlib.sha256()
+    for part in (source, "\0".join(flags).encode(), environment.encode(), cpu.encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    base = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "torch_extensions"
+    return Path(base) / "w2v"
+
+
+def build(name: str, source: Path, flags=FLAGS, python_module: bool = True,
+          cpu: str | None = None):
+    """Compile `source` (or load its cached build) in the folder its key names; returns the
+    module (or, with python_module False, the path of the shared library)."""
+    from torch.utils.cpp_extension import load
+
+    key = build_key(source.read_bytes(), flags, environment_signature(),
+                    cpu_signature() if cpu is None else cpu)
+    folder = cache_root() / f"{name}-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return load(name=f"{name}_{key}", sources=[str(source)], extra_cflags=list(flags),
+                build_directory=str(folder), is_python_module=python_module,
+                verbose=bool(os.environ.get("W2V_VERBOSE_BUILD")))
+
+
+@functools.cache
+def cpu_kernel():
+    """The compiled training module, or None (with a warning saying why) if it cannot be built."""
+    try:
+        return build("w2v_cpu", SOURCE)
+    except Exception as error:  # a missing compiler surfaces as several exception types
+        warnings.warn(
+            f"could not build w2v's CPU kernel ({type(error).__name__}: {error}); training "
+            "uses the slower batched tensor path. Install a C++ compiler and ninja to fix it.",
+            stacklevel=2,
+        )
+        return None

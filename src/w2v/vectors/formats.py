@@ -1,0 +1,135 @@
+"""Vector files by name: the three formats, telling them apart, and loading or saving a
+`KeyedVectors` in any of them. Each format's reader and writer lives in its own module
+(`word2vec_format`: the C tool's text and binary; `native`: safetensors) and is re-exported here.
+"""
+
+import json
+import struct
+from pathlib import Path
+
+from w2v.errors import W2VError
+from w2v.vectors.checks import rows_to_read
+from w2v.vectors.keyedvectors import KeyedVectors
+from w2v.vectors.native import (
+    NATIVE_MAX_HEADER,
+    NATIVE_METADATA,
+    read_native,
+    read_native_extra,
+    write_native,
+)
+from w2v.vectors.word2vec_format import parse_header, read_head, read_word2vec, write_word2vec
+
+__all__ = ["FORMATS", "NATIVE_METADATA", "SUFFIX_FORMATS", "detect_format", "format_from_suffix",
+           "load_vectors", "read_native", "read_native_extra", "read_word2vec", "save_vectors",
+           "write_native", "write_word2vec"]
+
+FORMATS = ("native", "binary", "text")
+SUFFIX_FORMATS = {
+    ".bin": "binary",
+    ".txt": "text",
+    ".vec": "text",
+    ".w2v": "native",
+    ".safetensors": "native",
+}
+# Reading allocates the requested size up front, so a lying header must not choose it alone.
+_DETECT_MAX_BYTES = 1 << 26
+
+
+def _looks_native(path, head: bytes) -> bool:
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    (length,) = struct.unpack("<Q", head[:8])
+    if length > NATIVE_MAX_HEADER:
+        return False
+    try:
+        json.loads(read_head(path, 8 + length)[8:].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def detect_format(path) -> str:
+    """Tell "native", "binary" or "text" from the file's first bytes.
+
+    Native if it starts with a safetensors header; otherwise word2vec, text when the first
+    record is a word and D numbers on one line, binary when it is not.
+    """
+    head = read_head(path, 4096)
+    if _looks_native(path, head):
+        return "native"
+    _, dim, start = parse_header(head, path)
+    # Widest text record: a long word and D values in "%lf" spelling (up to ~48 characters).
+    head = read_head(path, min(start + 4096 + 64 * dim, _DETECT_MAX_BYTES))
+    tokens = head[start:].split(b"\n", 1)[0].split()
+    if len(head) == start or tokens and len(tokens) == dim + 1 and _all_numbers(tokens[1:]):
+        return "text"
+    return "binary"
+
+
+def _all_numbers(tokens: list[bytes]) -> bool:
+    try:
+        for token in tokens:
+            float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def format_from_suffix(path) -> str:
+    """The format a file name implies: .bin binary, .txt/.vec text, .w2v/.safetensors native.
+
+    A trailing .gz is looked through (word2vec files may be gzip-compressed).
+    """
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix not in SUFFIX_FORMATS:
+        raise W2VError(
+            f"cannot tell the format of {path} from its suffix {suffix!r}; name it "
+            f"{', '.join(SUFFIX_FORMATS)} or pass the format ({', '.join(FORMATS)})"
+        )
+    return SUFFIX_FORMATS[suffix]
+
+
+def _check_format(format: str) -> str:
+    if format not in FORMATS:
+        raise W2VError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    return format
+
+
+def load_vectors(
+    path,
+    format: str | None = None,
+    *,
+    limit: int | None = None,
+    unicode_errors: str = "strict",
+    mmap: bool = True,
+):
+    """Load a KeyedVectors from any of the three formats; detect the format when None.
+
+    `limit` and `unicode_errors` apply to word2vec files (limit also slices a native file);
+    `mmap` to native files.
+    """
+    fmt = _check_format(format) if format is not None else detect_format(path)
+    if fmt == "native":
+        words, vectors, counts = read_native(path, mmap=mmap)
+        rows = rows_to_read(len(words), limit)
+        if rows < len(words):
+            words, vectors = words[:rows], vectors[:rows]
+            counts = None if counts is None else counts[:rows]
+        return KeyedVectors(words, vectors, counts)
+    words, vectors = read_word2vec(path, fmt == "binary", limit, unicode_errors)
+    return KeyedVectors(words, vectors)
+
+
+def save_vectors(kv, path, format: str | None = None) -> None:
+    """Save a KeyedVectors' words, vectors (and counts, native only) in `format`.
+
+    When format is None it comes from the file's suffix (see format_from_suffix).
+    """
+    fmt = _check_format(format) if format is not None else format_from_suffix(path)
+    if fmt == "native":
+        write_native(path, kv.index_to_key, kv.vectors, getattr(kv, "counts", None))
+    else:
+        write_word2vec(path, kv.index_to_key, kv.vectors, fmt == "binary")

@@ -1,0 +1,219 @@
+"""w2v's native vector file: a safetensors file that can be memory-mapped and never unpickles.
+
+Layout: an 8-byte little-endian header length, a JSON header, raw little-endian data holding
+"vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n") and optionally "counts"
+(I64). A whole model adds further F32 tables and string metadata; it still loads as vectors.
+Every size in the header is checked against the file before anything is read.
+"""
+
+import json
+import math
+import os
+import struct
+from collections import Counter
+from collections.abc import Sequence
+from typing import TypeGuard
+
+import numpy as np
+
+from w2v.atomic import atomic_write
+from w2v.errors import W2VError
+from w2v.vectors.checks import F32, I64, check_vectors, encode_words, read_error, short, write_error
+
+NATIVE_MAX_HEADER = 100_000_000
+NATIVE_METADATA = {"format": "w2v", "version": "1"}
+
+def write_native(
+    path,
+    index_to_key: Sequence[str],
+    vectors,
+    counts=None,
+    extra: dict[str, np.ndarray] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Write the native file: a safetensors file with "vectors", "vocab" and maybe "counts".
+
+    A whole model adds `extra` float32 (V, D) tables (e.g. "syn1neg") and string `metadata`
+    (e.g. its settings); the file still loads as plain vectors.
+    """
+    vectors = check_vectors(path, index_to_key, vectors)
+    vocab = b"\n".join(encode_words(path, index_to_key, "\n"))
+    rows = vectors.shape[0]
+    tensors: list[tuple[str, str, list[int], np.ndarray | bytes]] = []
+    # Widest dtype first, as safetensors orders them, so every tensor starts aligned.
+    if counts is not None:
+        counts = np.asarray(counts)
+        if counts.shape != (rows,) or not np.issubdtype(counts.dtype, np.integer):
+            raise W2VError(
+                f"cannot write {path}: counts have shape {counts.shape} and dtype "
+                f"{counts.dtype}; need {rows} integers, one per word"
+            )
+        tensors.append(("counts", "I64", [rows], np.ascontiguousarray(counts, dtype=I64)))
+    tensors.append(("vectors", "F32", list(vectors.shape), vectors))
+    for name, table in (extra or {}).items():
+        table = np.ascontiguousarray(table, dtype=F32)
+        tensors.append((name, "F32", list(table.shape), table))
+    tensors.append(("vocab", "U8", [len(vocab)], vocab))
+    header: dict = {"__metadata__": {**(metadata or {}), **NATIVE_METADATA}}
+    offset = 0
+    for name, dtype, shape, data in tensors:
+        size = data.nbytes if isinstance(data, np.ndarray) else len(data)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":")).encode()
+    # Pad with spaces (allowed by the spec) so the data starts 8-byte aligned for mmap.
+    text += b" " * (-len(text) % 8)
+    try:
+        with atomic_write(path, "wb") as f:
+            f.write(struct.pack("<Q", len(text)))
+            f.write(text)
+            for _name, _dtype, _shape, data in tensors:
+                f.write(data.tobytes() if isinstance(data, np.ndarray) else data)
+    except OSError as err:
+        raise write_error(path, err) from err
+
+
+def native_header(path) -> tuple[dict, int, int]:
+    """Parse and check the safetensors header: (header, data offset, data size)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            prefix = f.read(8)
+            if len(prefix) < 8:
+                raise W2VError(
+                    f"{path}: {size} bytes is too short for a native file (8-byte header length "
+                    "first); re-save it, or load word2vec files with format='binary'/'text'"
+                )
+            (length,) = struct.unpack("<Q", prefix)
+            if length > NATIVE_MAX_HEADER or 8 + length > size:
+                raise W2VError(
+                    f"{path}: byte offset 0 declares a {length}-byte header, but the file has "
+                    f"{size} bytes (limit {NATIVE_MAX_HEADER}); not a native file or damaged: "
+                    "re-save it, or load word2vec files with format='binary'/'text'"
+                )
+            raw = f.read(length)
+    except OSError as err:
+        raise read_error(path, err) from err
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise W2VError(
+            f"{path}: the header at byte offset 8 is not JSON ({err}); the file is damaged, "
+            "re-save it"
+        ) from err
+    if not isinstance(header, dict):
+        raise W2VError(f"{path}: the header at byte offset 8 is not a JSON object; re-save it")
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != NATIVE_METADATA["format"]:
+        raise W2VError(
+            f"{path}: a safetensors file but not a w2v one (__metadata__ {short(meta)}); "
+            "save vectors with w2v to get one"
+        )
+    if meta.get("version") != NATIVE_METADATA["version"]:
+        raise W2VError(
+            f"{path}: native format version {meta.get('version')!r}; this w2v reads version "
+            f"{NATIVE_METADATA['version']!r}: upgrade w2v"
+        )
+    return header, 8 + length, size - 8 - length
+
+
+def _tensor(
+    path, header: dict, name: str, dtype: str, ndim: int, data_size: int
+) -> tuple[list[int], int, int]:
+    """Return (shape, begin, end) for a tensor entry after checking it against the file."""
+    itemsize = {"F32": 4, "I64": 8, "U8": 1}[dtype]
+    entry = header.get(name)
+    if not isinstance(entry, dict):
+        raise W2VError(f"{path}: the header at byte offset 8 has no {name!r} tensor; re-save "
+                       "the file")
+    shape, offsets = entry.get("shape"), entry.get("data_offsets")
+    if not (
+        entry.get("dtype") == dtype
+        and _int_list(shape, ndim, lowest=0)
+        and _int_list(offsets, 2)
+        and 0 <= offsets[0] <= offsets[1] <= data_size
+        # math.prod of Python ints cannot overflow, as numpy's int64 product would.
+        and offsets[1] - offsets[0] == itemsize * math.prod(shape)
+    ):
+        raise W2VError(
+            f"{path}: the header at byte offset 8 gives tensor {name!r} {short(entry)}, which "
+            f"does not describe {ndim}-D {dtype} data inside "
+            f"the {data_size} data bytes; the file is damaged, re-save it"
+        )
+    begin, end = offsets
+    return shape, begin, end
+
+
+def _int_list(value, length: int, lowest: int | None = None) -> TypeGuard[list[int]]:
+    """Whether a JSON value is a list of `length` integers, each >= `lowest` if given."""
+    return (
+        isinstance(value, list)
+        and len(value) == length
+        and all(isinstance(n, int) and (lowest is None or n >= lowest) for n in value)
+    )
+
+
+def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    """Read a native file into (words, vectors, counts or None).
+
+    With `mmap`, vectors is a read-only np.memmap of the file: loading costs no copy and
+    several processes share one page-cached copy.
+    """
+    header, data_start, data_size = native_header(path)
+    (rows, dim), v_begin, _ = _tensor(path, header, "vectors", "F32", 2, data_size)
+    _, w_begin, w_end = _tensor(path, header, "vocab", "U8", 1, data_size)
+    has_counts = "counts" in header
+    if has_counts:
+        (n_counts,), c_begin, _ = _tensor(path, header, "counts", "I64", 1, data_size)
+        if n_counts != rows:
+            raise W2VError(f"{path}: {n_counts} counts for {rows} vectors; re-save the file")
+    try:
+        with open(path, "rb") as f:
+            f.seek(data_start + w_begin)
+            vocab = f.read(w_end - w_begin)
+            counts = None
+            if has_counts:
+                f.seek(data_start + c_begin)
+                counts = np.frombuffer(f.read(8 * rows), dtype=I64).astype(np.int64)
+            if rows * dim == 0:
+                vectors = np.zeros((rows, dim), dtype=np.float32)
+            elif mmap:
+                vectors = np.memmap(
+                    path, dtype=F32, mode="r", offset=data_start + v_begin, shape=(rows, dim)
+                )
+            else:
+                f.seek(data_start + v_begin)
+                vectors = np.fromfile(f, dtype=F32, count=rows * dim).reshape(rows, dim)
+                vectors = vectors.astype(np.float32, copy=False)
+    except OSError as err:
+        raise read_error(path, err) from err
+    try:
+        words = vocab.decode("utf-8").split("\n") if rows else []
+    except UnicodeDecodeError as err:
+        raise W2VError(
+            f"{path}: vocab byte offset {data_start + w_begin + err.start} is not UTF-8; "
+            "the file is damaged, re-save it"
+        ) from err
+    if len(words) != rows:
+        raise W2VError(f"{path}: {len(words)} words for {rows} vectors; re-save the file")
+    if len(set(words)) != rows:
+        dup = next(w for w, n in Counter(words).items() if n > 1)
+        raise W2VError(f"{path}: the vocabulary lists {dup!r} twice; the file is damaged, "
+                       "re-save it")
+    return words, vectors, counts
+
+
+def read_native_extra(path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
+    """The extra (V, D) float32 tables `names` of a native file and its metadata strings."""
+    header, data_start, data_size = native_header(path)
+    tables = {}
+    try:
+        with open(path, "rb") as f:
+            for name in names:
+                (rows, dim), begin, _ = _tensor(path, header, name, "F32", 2, data_size)
+                f.seek(data_start + begin)
+                table = np.fromfile(f, dtype=F32, count=rows * dim).reshape(rows, dim)
+                tables[name] = table.astype(np.float32, copy=False)
+    except OSError as err:
+        raise read_error(path, err) from err
+    return tables, header["__metadata__"]
