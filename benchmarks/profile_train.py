@@ -33,7 +33,7 @@ def main():
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
     print("```\n" + out.getvalue().split("\n\n", 2)[-1].strip() + "\n```\n")
 
-    from w2v.corpus.vocab import keep_probability, noise_table
+    from w2v.corpus.tables import keep_probability, noise_table
     from w2v.training.batches import cbow_batches
     from w2v.training.model import sgd_step
 

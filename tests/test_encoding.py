@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import w2v.corpus.counting
 import w2v.corpus.encoding
 import w2v.corpus.readers
 from w2v.corpus.encoding import EncodedCorpus, IdFile, encode, scan
@@ -30,7 +31,8 @@ def _decoded(corpus, vocab):
 @pytest.mark.parametrize("block", [2, 3, 1 << 22])
 def test_scan_counts_and_encodes_in_one_pass(monkeypatch, block):
     monkeypatch.setattr(w2v.corpus.encoding, "BLOCK_IDS", block)  # blocks split sentences too
-    monkeypatch.setattr(w2v.corpus.encoding, "BATCH_WORDS", block)
+    monkeypatch.setattr(w2v.corpus.counting, "BLOCK_IDS", block)
+    monkeypatch.setattr(w2v.corpus.counting, "BATCH_WORDS", block)
     vocab, corpus = scan(SENTENCES, min_count=2)
     reference = Vocab.build(SENTENCES, min_count=2)
     assert vocab.words == reference.words == ["a", "b", "c"]
@@ -90,8 +92,9 @@ def _scanned(reader, processes: int, min_count: int):
         except W2VError as err:
             return str(err)
     return (vocab.words, vocab.counts.tolist(), vocab.corpus_words, corpus.corpus_words,
-            corpus.ids[0 : len(corpus)].tolist(), corpus.starts.tolist(), reader.decode_errors,
-            reader.truncated_words, [str(w.message) for w in caught])
+            corpus.ids[0 : len(corpus)].tolist(), corpus.starts.tolist(),
+            corpus.report.decode_errors, corpus.report.truncated_words,
+            [str(w.message) for w in caught])
 
 
 @settings(max_examples=60, deadline=None, database=None)

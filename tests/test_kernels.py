@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from w2v.corpus.vocab import huffman_tree
+from w2v.corpus.tables import huffman_tree
 from w2v.training.kernels import cpu_kernel
 
 NO_TREE = (torch.empty(0, dtype=torch.int8), torch.empty(0, dtype=torch.int32),

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from w2v import Word2Vec
-from w2v.corpus.vocab import NULL_WORD, RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, huffman_tree
+from w2v.corpus.tables import huffman_tree
+from w2v.corpus.vocab import NULL_WORD, RULE_DEFAULT, RULE_DISCARD, RULE_KEEP
 from w2v.errors import W2VError
 
 FAST = dict(vector_size=16, epochs=1, workers=1, seed=3)

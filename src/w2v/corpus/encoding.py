@@ -1,14 +1,18 @@
 """The corpus encoded as word ids once, kept on disk and read back a slice at a time.
 
-`scan` reads the text once: it gives each new word a provisional id as it first appears, writes
-those ids to a temporary file and counts them with `bincount`, then builds the vocabulary and
-rewrites the file in final ids, dropping words below min_count (as word2vec.c drops unknown
-words). Memory holds one block of ids, the word table and the sentence offsets; the ids
+`scan` reads the text once: `counting.count_words` gives each new word a provisional id as it
+first appears and counts them while the ids go to a temporary file; then the vocabulary is
+built and the file rewritten in final ids, dropping words below min_count (as word2vec.c drops
+unknown words). Memory holds one block of ids, the word table and the sentence offsets; the ids
 themselves stay on disk, so training a corpus four times longer costs no more memory.
 
 A large plain corpus file is scanned by several processes at once, each a byte range of it cut
 at whitespace; their word tables are joined in file order, so the result is the one-process
 scan's to the last id, whatever the number of processes.
+
+`prepare` is the one place that chooses how a corpus becomes (vocabulary, ids): a scan, a given
+vocabulary, a pruning count, a grown vocabulary, or rank 0's vocabulary in a torchrun job. What
+reading the text replaced and cut comes back with the corpus (`EncodedCorpus.report`).
 """
 
 import contextlib
@@ -21,21 +25,17 @@ import tempfile
 import warnings
 import weakref
 from array import array
-from collections.abc import Iterable
-from dataclasses import dataclass
-from itertools import repeat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from w2v.corpus.readers import FileReader
+from w2v.corpus.counting import BLOCK_IDS, Counted, count_words
+from w2v.corpus.readers import FileReader, ReadReport, read_corpus
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 
-BLOCK_IDS = 1 << 20  # ids per block written or rewritten: ~25 MiB of temporaries at most
-# Words looked up per call: one numpy conversion for many sentences, whatever their length, and
-# only a batch's strings alive at once.
-BATCH_WORDS = 1 << 16
 # `encode` gathers ids as C ints (array "i"), never as a long list of Python ints (36 bytes each).
 assert array("i").itemsize == 4
 MAX_SCAN_PROCESSES = 4  # each holds a word table of its own; more gains little on a disk read
@@ -67,10 +67,12 @@ class IdFile:
 class EncodedCorpus:
     """Sentence i is ids[starts[i]:starts[i+1]]; `ids` is an in-memory array or an `IdFile`."""
 
-    def __init__(self, ids, starts: np.ndarray, corpus_words: int, folder=None):
+    def __init__(self, ids, starts: np.ndarray, corpus_words: int, folder=None,
+                 report: ReadReport | None = None):
         self.ids = ids
         self.starts = np.asarray(starts, dtype=np.int64)
         self.corpus_words = corpus_words  # raw tokens read, including the dropped ones
+        self.report = report or ReadReport()  # what reading the text replaced and cut
         self._folder = folder  # keeps a temporary folder alive as long as the corpus
 
     def __len__(self) -> int:
@@ -127,15 +129,51 @@ class _IdWriter:
 
 @dataclass
 class _Part:
-    """One pass over (a range of) the corpus: its words in first-seen order, their counts, its
-    provisional ids on disk and its sentence offsets, and the reader's counters for it."""
+    """One pass over (a range of) the corpus: what counting found, its provisional ids on disk
+    and what reading it replaced and cut."""
 
-    words: list[str]
-    counts: np.ndarray
+    counted: Counted
     ids: IdFile
-    starts: np.ndarray
-    decode_errors: int = 0
-    truncated_words: int = 0
+    report: ReadReport = field(default_factory=ReadReport)
+
+
+def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
+            max_final_vocab: int | None = None, max_vocab_size: int | None = None,
+            sorted_vocab: bool = True, null_word: bool = False, trim_rule=None,
+            vocab: Vocab | None = None, grow: Vocab | None = None,
+            share: Callable[[Vocab | None], Vocab] | None = None,
+            root: bool = True) -> tuple[Vocab, EncodedCorpus]:
+    """The corpus as (vocabulary, ids), by the one way that fits what is given:
+
+    - `vocab`, a fixed vocabulary (read from a file): encode with it;
+    - `grow`, the vocabulary of a model trained before (gensim's build_vocab(update=True)):
+      count the new corpus, append its new words (`Vocab.updated`), encode;
+    - `max_vocab_size`: count while pruning, build the vocabulary, then encode (two passes);
+    - otherwise: `scan`, which counts and encodes in one pass.
+
+    In a torchrun job `share` takes rank 0's vocabulary to every rank: on rank 0 (`root`) it is
+    called with the vocabulary chosen as above, on the others with None, and returns rank 0's,
+    which they encode with. The vocabulary options are `Vocab.from_counts`'s."""
+    if share is not None and not root:
+        shared = share(None)
+        return shared, encode(sentences, shared)
+    if vocab is not None:
+        corpus = encode(sentences, vocab)
+    elif grow is not None:
+        counted = count_words(sentences, max_vocab_size=max_vocab_size, trim_rule=trim_rule)
+        vocab = grow.updated(counted.as_dict(), min_count, max_final_vocab,
+                             counted.corpus_words, trim_rule, null_word)
+        corpus = encode(sentences, vocab)
+    elif max_vocab_size is not None:
+        vocab = Vocab.build(sentences, min_count, max_vocab_size, max_final_vocab, trim_rule,
+                            sorted_vocab, null_word)
+        corpus = encode(sentences, vocab)
+    else:
+        vocab, corpus = scan(sentences, min_count, max_final_vocab, trim_rule, sorted_vocab,
+                             null_word)
+    if share is not None:
+        share(vocab)
+    return vocab, corpus
 
 
 def scan(sentences: Iterable[list[str]], min_count: int = 5,
@@ -148,6 +186,10 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
     for a file of at least two SCAN_SPAN_BYTES. The result does not depend on the number."""
     with tempfile.TemporaryDirectory(prefix="w2v-scan-") as folder:
         parts = _scan_parts(sentences, Path(folder), processes)
+        report = ReadReport()
+        for part in parts:
+            report.add(part.report)
+        report.warn(getattr(sentences, "source", "the corpus"))
         total = sum(len(p.ids) for p in parts)
         if total == 0:
             source = getattr(sentences, "source", None)
@@ -159,16 +201,16 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
                                   max_final_vocab, total, trim_rule, sorted_vocab, null_word)
         final = np.array([vocab.index.get(w, -1) for w in index], dtype=np.int32)
         pieces = [(p.ids, final[ids]) for p, ids in zip(parts, provisional, strict=True)]
-        return vocab, _remap(pieces, _starts(sentences, parts, total), total)
+        corpus = _remap(pieces, _starts(sentences, parts, total), total)
+        corpus.report = report
+        return vocab, corpus
 
 
 def _scan_parts(sentences, folder: Path, processes: int | None) -> list[_Part]:
     spans = _spans(sentences, processes)
     if len(spans) < 2:
-        return [_count(sentences, folder / "part0.i32")]
-    parts = _scan_in_processes(sentences, spans, folder)
-    sentences.report(sum(p.decode_errors for p in parts), sum(p.truncated_words for p in parts))
-    return parts
+        return [_scan_span(sentences, None, folder / "part0.i32")]
+    return _scan_in_processes(sentences, spans, folder)
 
 
 def _spans(sentences, processes: int | None) -> list[tuple[int, int | None]]:
@@ -184,57 +226,13 @@ def _spans(sentences, processes: int | None) -> list[tuple[int, int | None]]:
     return sentences.spans(processes)
 
 
-def _count(sentences: Iterable[list[str]], path: Path) -> _Part:
-    """Give each word a provisional id in first-seen order, write the ids to `path`, count."""
-    index: dict[str, int] = {}
-    counts = np.zeros(0, dtype=np.int64)
-    batch: list[str] = []
-    blocks: list[np.ndarray] = []
-    starts, buffered, total = array("q", [0]), 0, 0
+def _scan_span(sentences, span: tuple[int, int | None] | None, path: Path) -> _Part:
+    """Count (a byte range of) the corpus, writing its provisional ids to `path`."""
+    report = ReadReport()
+    reading = read_corpus(sentences, report) if span is None else sentences.read(report, *span)
     with _IdWriter(path.name, path.parent) as writer:
-        for sentence in sentences:
-            before = len(batch)
-            batch += sentence  # any iterable of tokens will do, a generator too
-            total += len(batch) - before
-            starts.append(total)
-            if len(batch) >= BATCH_WORDS:
-                blocks.append(_ids(batch, index))
-                buffered += len(batch)
-                batch = []
-                if buffered >= BLOCK_IDS:
-                    counts = _flush(blocks, writer, counts, len(index))
-                    blocks, buffered = [], 0
-        blocks.append(_ids(batch, index))
-        counts = _flush(blocks, writer, counts, len(index))
-        return _Part(list(index), counts, writer.finish(), np.frombuffer(starts, dtype=np.int64))
-
-
-def _ids(batch: list[str], index: dict[str, int]) -> np.ndarray:
-    """The batch's words as ids; a new word gets the next id where it first appears."""
-    get = index.get
-    ids = np.fromiter(map(get, batch, repeat(-1)), dtype=np.int32, count=len(batch))
-    for k in np.flatnonzero(ids < 0).tolist():  # new words, and their repeats in this batch
-        word = batch[k]
-        i = get(word)
-        if i is None:
-            i = index[word] = len(index)
-        ids[k] = i
-    return ids
-
-
-def _flush(blocks: list[np.ndarray], writer: _IdWriter, counts: np.ndarray,
-           num_words: int) -> np.ndarray:
-    block = np.concatenate(blocks)
-    writer.write(block)
-    grown = np.zeros(num_words, dtype=np.int64)
-    grown[: len(counts)] = counts
-    return grown + np.bincount(block, minlength=num_words)
-
-
-def _scan_span(reader: FileReader, span: tuple[int, int | None], path: Path) -> _Part:
-    part = _count(reader.read_span(*span), path)
-    part.decode_errors, part.truncated_words = reader.decode_errors, reader.truncated_words
-    return part
+        counted = count_words(reading, writer)
+        return _Part(counted, writer.finish(), report)
 
 
 def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
@@ -303,11 +301,11 @@ def _join(parts: list[_Part]) -> tuple[dict[str, int], np.ndarray, list[np.ndarr
     index: dict[str, int] = {}
     maps = []
     for part in parts:
-        maps.append(np.array([index.setdefault(w, len(index)) for w in part.words],
+        maps.append(np.array([index.setdefault(w, len(index)) for w in part.counted.words],
                              dtype=np.int64))
     counts = np.zeros(len(index), dtype=np.int64)
     for part, ids in zip(parts, maps, strict=True):
-        counts[ids] += part.counts  # a part lists each word once
+        counts[ids] += part.counted.counts  # a part lists each word once
     return index, counts, maps
 
 
@@ -318,8 +316,8 @@ def _starts(sentences, parts: list[_Part], total: int) -> np.ndarray:
         step = sentences.max_sentence_length
         return np.append(np.arange(0, total, step, dtype=np.int64), total)
     offsets = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
-    return np.concatenate([parts[0].starts[:1]]
-                          + [p.starts[1:] + o for p, o in zip(parts, offsets, strict=True)])
+    return np.concatenate([parts[0].counted.starts[:1]]
+                          + [p.counted.starts[1:] + o for p, o in zip(parts, offsets, strict=True)])
 
 
 def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: int):
@@ -344,11 +342,12 @@ def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: i
 
 
 def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
-    """Encode a corpus with a fixed vocabulary (read from a file, or built with pruning)."""
+    """Encode a corpus with a fixed vocabulary (read from a file, built with pruning, grown)."""
     index = vocab.index
+    report = ReadReport()
     with _IdWriter("ids.i32") as writer:
         starts, buffer, total, corpus_words = array("q", [0]), array("i"), 0, 0
-        for sentence in sentences:
+        for sentence in read_corpus(sentences, report):
             corpus_words += len(sentence)
             known = [i for i in map(index.get, sentence) if i is not None]
             buffer.extend(known)
@@ -359,4 +358,6 @@ def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
                 buffer = array("i")
         writer.write(np.frombuffer(buffer, dtype=np.int32))
         encoded = writer.finish()
-    return EncodedCorpus(encoded, np.frombuffer(starts, dtype=np.int64), corpus_words)
+    report.warn(getattr(sentences, "source", "the corpus"))
+    return EncodedCorpus(encoded, np.frombuffer(starts, dtype=np.int64), corpus_words,
+                         report=report)

@@ -4,13 +4,17 @@ Nothing here holds a whole file, or a whole line, in memory: files are read in b
 `BLOCK` bytes, a word split across two blocks is joined, and sentences (LineSentence: lines;
 Text8Corpus: the whole stream) are cut into pieces of at most `max_sentence_length` words as they
 fill. Compressed files (.gz, .bz2, .xz) are read transparently. Invalid UTF-8 is replaced, never
-fatal, and counted in `decode_errors`; the caller reports it once. A plain file can also be read
-in byte ranges cut at whitespace (`FileReader.spans`), each by a process of its own.
+fatal, and counted. A plain file can also be read in byte ranges cut at whitespace
+(`FileReader.spans`), each by a process of its own.
 
 A token longer than `MAX_WORD` characters (a base64 blob, a minified script) is cut to its first
-`MAX_WORD` characters, counted in `truncated_words` and reported by one warning per pass.
+`MAX_WORD` characters, counted, and reported by one warning per pass.
 word2vec.c does the same at 100 bytes; the larger limit leaves every real word, URLs included,
 as gensim reads it, and keeps memory bounded whatever the file holds.
+
+Both counts of a pass go into the `ReadReport` that `read(report)` is given, so that whoever
+reads (a scan in several processes, say) gets them back as a value; iterating a reader the
+gensim way keeps those of its last pass as its `decode_errors` and `truncated_words`.
 """
 
 import bz2
@@ -22,6 +26,7 @@ import re
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from w2v.errors import W2VError
@@ -142,8 +147,30 @@ def _split_unfinished(text: str) -> tuple[str, str]:
     return head, tail[: MAX_WORD + 1]
 
 
+@dataclass
+class ReadReport:
+    """What one or more passes over a corpus replaced and cut: invalid UTF-8 sequences (each
+    read as U+FFFD) and tokens longer than MAX_WORD characters (cut to MAX_WORD)."""
+
+    decode_errors: int = 0
+    truncated_words: int = 0
+
+    def add(self, other: "ReadReport") -> None:
+        self.decode_errors += other.decode_errors
+        self.truncated_words += other.truncated_words
+
+    def warn(self, source) -> None:
+        """One warning for the pass if it cut tokens (replaced bytes are the caller's to say)."""
+        if self.truncated_words:
+            warnings.warn(f"{source}: {self.truncated_words} tokens longer than {MAX_WORD} "
+                          f"characters were cut to their first {MAX_WORD}", UserWarning,
+                          stacklevel=3)
+
+
 class _Reader:
-    """Shared options and the block-by-block splitting into words and sentences."""
+    """Shared options, gensim's iteration, and the block-by-block splitting into sentences."""
+
+    source: Path
 
     def __init__(self, max_sentence_length=10000, lowercase=False, tokenize_text=False):
         if max_sentence_length < 1:
@@ -154,16 +181,29 @@ class _Reader:
         self.decode_errors = 0
         self.truncated_words = 0
 
+    def __iter__(self) -> Iterator[list[str]]:
+        """One pass over the corpus; after it, `decode_errors` and `truncated_words` hold what
+        the pass replaced and cut, and cut tokens have been warned of once."""
+        report = ReadReport()
+        yield from self.read(report)
+        self.decode_errors, self.truncated_words = report.decode_errors, report.truncated_words
+        report.warn(self.source)
+
+    def read(self, report: ReadReport) -> Iterator[list[str]]:
+        """One pass over the corpus that adds what it replaced and cut to `report`; nothing
+        is warned."""
+        raise NotImplementedError
+
     def _cut(self, words: list[str]) -> Iterator[list[str]]:
         n = self.max_sentence_length
         for start in range(0, len(words), n):
             yield words[start : start + n]
 
-    def _sentences(self, path, by_line: bool, limit: int | None = None, start: int = 0,
-                   stop: int | None = None) -> Iterator[list[str]]:
+    def _sentences(self, path, by_line: bool, report: ReadReport, limit: int | None = None,
+                   start: int = 0, stop: int | None = None) -> Iterator[list[str]]:
         """Sentences of bytes [start, stop) of the file at `path`: one per line when `by_line`,
         else of the whole stream, each cut at max_sentence_length words; `limit` stops after
-        that many lines. The counters hold this pass's at the end; nothing is warned."""
+        that many lines. What the pass replaced and cut is added to `report` at its end."""
         state = _Pass(self.lowercase, self.tokenize_text)
         n, lines = self.max_sentence_length, 0
         pending: list[str] = []
@@ -191,7 +231,7 @@ class _Reader:
             else:
                 tail += state.decode(b"", final=True)
                 yield from self._cut(pending + state.words(tail + " "))
-        self.decode_errors, self.truncated_words = state.decode_errors, state.truncated
+        report.add(ReadReport(state.decode_errors, state.truncated))
 
 
 class FileReader(_Reader):
@@ -209,22 +249,13 @@ class FileReader(_Reader):
         self.source = Path(source)
         open_binary(self.source).close()
 
-    def __iter__(self) -> Iterator[list[str]]:
+    def read(self, report: ReadReport, start: int = 0,
+             stop: int | None = None) -> Iterator[list[str]]:
+        """The sentences of bytes [start, stop) (stop None: to the end), read as if they were a
+        file of their own; what they replaced and cut is added to `report`."""
         if self.limit is not None and self.limit <= 0:
-            return iter(())
-        return self._whole()
-
-    def _whole(self) -> Iterator[list[str]]:
-        yield from self._sentences(self.source, self.by_line, self.limit)
-        self.report(self.decode_errors, self.truncated_words)
-
-    def report(self, decode_errors: int, truncated_words: int) -> None:
-        """Keep the counters of a finished pass over the file and warn once of cut tokens."""
-        self.decode_errors, self.truncated_words = decode_errors, truncated_words
-        if truncated_words:
-            warnings.warn(f"{self.source}: {truncated_words} tokens longer than {MAX_WORD} "
-                          f"characters were cut to their first {MAX_WORD}", UserWarning,
-                          stacklevel=4)
+            return
+        yield from self._sentences(self.source, self.by_line, report, self.limit, start, stop)
 
     def spans(self, parts: int, min_bytes: int = 1) -> list[tuple[int, int | None]]:
         """At most `parts` byte ranges [start, stop) of at least about `min_bytes` that cover
@@ -245,11 +276,6 @@ class FileReader(_Reader):
                 if cut is not None and cuts[-1] < cut < size:
                     cuts.append(cut)
         return list(zip(cuts, [*cuts[1:], None], strict=True))
-
-    def read_span(self, start: int, stop: int | None) -> Iterator[list[str]]:
-        """The sentences of bytes [start, stop), read as if they were a file of their own; the
-        counters hold the range's at the end, and nothing is warned."""
-        return self._sentences(self.source, self.by_line, start=start, stop=stop)
 
 
 class LineSentence(FileReader):
@@ -287,13 +313,16 @@ class PathLineSentences(_Reader):
             raise W2VError(f"folder {self.source} holds no files")
         self._options = options
 
-    def __iter__(self) -> Iterator[list[str]]:
-        self.decode_errors = self.truncated_words = 0
+    def read(self, report: ReadReport) -> Iterator[list[str]]:
+        """Each file's sentences in turn; their counts add up in `report`."""
         for path in self.files:
-            reader = LineSentence(path, **self._options)
-            yield from reader
-            self.decode_errors += reader.decode_errors
-            self.truncated_words += reader.truncated_words
+            yield from LineSentence(path, **self._options).read(report)
+
+
+def read_corpus(sentences: Iterable[list[str]], report: ReadReport) -> Iterable[list[str]]:
+    """One pass over any corpus: a reader of ours adds what it replaced and cut to `report`;
+    any other iterable of token lists is read as it is, with nothing to report."""
+    return sentences.read(report) if isinstance(sentences, _Reader) else sentences
 
 
 def looks_like_one_line(path, probe: int = BLOCK) -> bool:

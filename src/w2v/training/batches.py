@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from w2v.corpus.encoding import EncodedCorpus
+from w2v.corpus.tables import keep_probability, noise_table
 
 CHUNK_TOKENS = 1 << 18  # corpus tokens per example-building pass: bounds memory to ~50 MB
 # Each round redraws only the clashes, so even a 3-word vocabulary settles in a few dozen rounds;
@@ -176,8 +177,6 @@ class CBOWDataset(torch.utils.data.IterableDataset):
 
     def __init__(self, corpus: EncodedCorpus, vocab, window=5, negative=5, sample=1e-3,
                  ns_exponent=0.75, seed=1):
-        from w2v.corpus.vocab import keep_probability, noise_table
-
         self.corpus = corpus
         self.window, self.negative, self.seed = window, negative, seed
         self.keep_prob = torch.from_numpy(keep_probability(vocab.counts, sample))

@@ -1,0 +1,128 @@
+"""Counting words: the one routine every way of building a vocabulary goes through.
+
+`count_words` gives each new word the next provisional id where it first appears and counts the
+ids with `bincount` a block at a time, never a Python dict entry per token. Given somewhere to
+write them, it also writes each token's provisional id, so that a scan encodes the corpus in the
+same pass (`encoding.scan`). With `max_vocab_size` it prunes rare words while counting, as
+gensim does, to bound memory; the survivors are renumbered, so a pruning count writes no ids
+and the corpus is encoded afterwards with the final vocabulary.
+
+Also here: the rules that decide which words stay (gensim's `trim_rule` constants), since
+pruning applies them as the vocabulary does.
+"""
+
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+BLOCK_IDS = 1 << 20  # ids counted (and written) per block: ~25 MiB of temporaries at most
+# Words looked up per call: one numpy conversion for many sentences, whatever their length, and
+# only a batch's strings alive at once.
+BATCH_WORDS = 1 << 16
+
+# What a trim_rule returns: the values of gensim.utils' constants, so either set works.
+RULE_DEFAULT = 0  # apply min_count
+RULE_DISCARD = 1  # drop the word whatever its count
+RULE_KEEP = 2  # keep the word whatever its count
+
+
+def keep_vocab_item(word: str, count: int, min_count: int, trim_rule=None) -> bool:
+    """gensim's rule: keep a word seen at least min_count times, unless trim_rule says otherwise."""
+    default = count >= min_count
+    if trim_rule is None:
+        return default
+    rule = trim_rule(word, count, min_count)
+    if rule == RULE_KEEP:
+        return True
+    if rule == RULE_DISCARD:
+        return False
+    return default
+
+
+@dataclass
+class Counted:
+    """One pass of counting: the words in first-seen order (a word's provisional id is its place
+    here), their counts, the sentence offsets into the tokens and the number of tokens read."""
+
+    words: list[str]
+    counts: np.ndarray  # (V,) int64
+    starts: np.ndarray  # (S + 1,) int64
+    corpus_words: int
+
+    def as_dict(self) -> dict[str, int]:
+        """{word: count} in first-seen order."""
+        return dict(zip(self.words, self.counts.tolist(), strict=True))
+
+
+def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | None = None,
+                trim_rule=None) -> Counted:
+    """Count the tokens of one pass over `sentences`.
+
+    `ids`, if given, is something with a `write(int32 array)` method that receives every
+    token's provisional id in corpus order. With `max_vocab_size`, whenever more words than that
+    are held, every word seen at most `min_reduce` times is dropped (unless `trim_rule` keeps
+    it) and min_reduce rises by one, after each sentence as gensim checks; it cannot be combined
+    with `ids`, whose numbering pruning would change.
+    """
+    if ids is not None and max_vocab_size is not None:
+        raise ValueError("a pruning count renumbers words: it cannot write provisional ids")
+    index: dict[str, int] = {}
+    counts = np.zeros(0, dtype=np.int64)
+    batch: list[str] = []
+    blocks: list[np.ndarray] = []
+    starts, buffered, total, min_reduce = array("q", [0]), 0, 0, 1
+    for sentence in sentences:
+        before = len(batch)
+        batch += sentence  # any iterable of tokens will do, a generator too
+        total += len(batch) - before
+        starts.append(total)
+        # Pruning is decided after each sentence, so its words must have ids by then.
+        if len(batch) >= BATCH_WORDS or (max_vocab_size is not None and batch):
+            blocks.append(_ids(batch, index))
+            buffered += len(batch)
+            batch = []
+            pruning = max_vocab_size is not None and len(index) > max_vocab_size
+            if buffered >= BLOCK_IDS or pruning:
+                counts = _flush(blocks, counts, len(index), ids)
+                blocks, buffered = [], 0
+            if pruning:
+                index, counts = _prune(index, counts, min_reduce, trim_rule)
+                min_reduce += 1
+    blocks.append(_ids(batch, index))
+    counts = _flush(blocks, counts, len(index), ids)
+    return Counted(list(index), counts, np.frombuffer(starts, dtype=np.int64), total)
+
+
+def _ids(batch: list[str], index: dict[str, int]) -> np.ndarray:
+    """The batch's words as ids; a new word gets the next id where it first appears."""
+    get = index.get
+    ids = np.fromiter(map(get, batch, repeat(-1)), dtype=np.int32, count=len(batch))
+    for k in np.flatnonzero(ids < 0).tolist():  # new words, and their repeats in this batch
+        word = batch[k]
+        i = get(word)
+        if i is None:
+            i = index[word] = len(index)
+        ids[k] = i
+    return ids
+
+
+def _flush(blocks: list[np.ndarray], counts: np.ndarray, num_words: int, ids) -> np.ndarray:
+    """`counts` grown to `num_words` words plus the blocks' tokens; the blocks go to `ids`."""
+    block = np.concatenate(blocks)
+    if ids is not None:
+        ids.write(block)
+    grown = np.zeros(num_words, dtype=np.int64)
+    grown[: len(counts)] = counts
+    return grown + np.bincount(block, minlength=num_words)
+
+
+def _prune(index: dict[str, int], counts: np.ndarray, min_reduce: int, trim_rule):
+    """gensim's prune_vocab: drop the words seen at most `min_reduce` times (unless trim_rule
+    keeps them); the others keep their order and are numbered afresh."""
+    kept = [(w, c) for w, c in zip(index, counts.tolist(), strict=True)
+            if keep_vocab_item(w, c, min_reduce + 1, trim_rule)]
+    return ({w: i for i, (w, _) in enumerate(kept)},
+            np.array([c for _, c in kept], dtype=np.int64))
