@@ -24,7 +24,8 @@ from common import machine, scores, text8like
 
 def rank_main(out: str, epochs: int, workers: int, sync_words: int) -> None:
     """One rank (or the single process): train, then rank 0 scores and writes the figures."""
-    from w2v import Word2Vec, distributed
+    from w2v import Word2Vec
+    from w2v.training import distributed
 
     model = Word2Vec(epochs=epochs, workers=workers, sync_words=sync_words)
     t0 = time.perf_counter()

@@ -12,7 +12,8 @@ import zipfile
 from importlib.util import find_spec
 from pathlib import Path
 
-from w2v import W2VError, Word2Vec, datasets
+from w2v import W2VError, Word2Vec
+from w2v.apps import datasets
 from w2v.atomic import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,10 +12,14 @@ import pytest
 import torch
 from test_cli import SRC
 
+import w2v.training.checkpoint
 from w2v import KeyedVectors, Word2Vec
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.training.checkpoint import Checkpointer, TrainingInterrupted, checkpoints, latest
-from w2v.training.loop import Position, TrainingDiverged, train_model
+from w2v.training.checkpoint import Checkpointer, Job, TrainingInterrupted, checkpoints, latest
+from w2v.training.config import TrainConfig
+from w2v.training.loop import Position, State, TrainingDiverged, make_plan, train
+from w2v.training.model import CBOW
 
 SETTINGS = dict(vector_size=24, min_count=3, epochs=3, workers=1, seed=7, tokenize=True,
                 lowercase=True)
@@ -118,12 +122,15 @@ def test_checkpointer_saves_on_epoch_end_and_by_time(tmp_path, monkeypatch):
     saved = []
     clock = [0.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    with Checkpointer(tmp_path, every_minutes=1, save=lambda p, pos, o: saved.append(p.name)) as c:
-        c(Position(0, 1), None, epoch_end=False)
+    monkeypatch.setattr(w2v.training.checkpoint, "write_checkpoint",
+                        lambda path, job, state, optimizer: saved.append(path.name))
+    job = Job(TrainConfig(), Vocab(["a"], [1]), CBOW(1, 2), {"first_epoch": 0}, None, 1, 1)
+    with Checkpointer(tmp_path, every_minutes=1, job=job) as c:
+        c.save_if_due(State(Position(0, 1)), None)
         clock[0] = 61.0
-        c(Position(0, 2), None, epoch_end=False)
-        c(Position(0, 3), None, epoch_end=False)
-        c(Position(1, 0), None, epoch_end=True)
+        c.save_if_due(State(Position(0, 2)), None)
+        c.save_if_due(State(Position(0, 3)), None)
+        c.save_if_due(State(Position(1, 0)), None, epoch_end=True)
     assert saved == ["checkpoint-0000-000002.w2v", "checkpoint-0001-000000.w2v"]
 
 
@@ -304,5 +311,6 @@ def test_resume_refuses_chunks_counted_another_way(moby, tmp_path):
     model = Word2Vec.load(latest(folder))
     model.build_vocab(corpus_file=moby)
     elsewhere = Position(epoch=1, chunk=1, chunk_words=999)
+    plan = make_plan(model.model, model.corpus, model.vocab, model.config)
     with pytest.raises(W2VError, match="counted its corpus in chunks of 999 words"):
-        train_model(model.model, model.corpus, model.vocab, model.config, start=elsewhere)
+        train(model.model, model.corpus, plan, State(elsewhere))

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 import w2v.corpus.readers
-from w2v import KeyedVectors, Word2Vec, formats
+from w2v import KeyedVectors, Word2Vec
 from w2v.corpus.readers import MAX_WORD, LineSentence, open_corpus
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
+from w2v.vectors import formats
 from w2v.vectors.evaluate import evaluate_word_pairs, read_analogies
 
 TINY = dict(vector_size=8, min_count=1, epochs=1, workers=1, seed=1)

@@ -99,6 +99,18 @@ def reference(syn0, syn1neg, syn1, ids, starts, keep, table, tree, window, negat
     return totals["loss"], totals["examples"]
 
 
+def train(kernel, syn0, syn1neg, syn1, ids, starts, keep_prob, noise, code, point, path, *,
+          window, negative, hs=False, sg=False, cbow_mean=True, shrink_windows=True,
+          alpha_start=0.05, alpha_end=0.05, words_done=0.0, total_words, seed=1, workers=1):
+    """One kernel call, every argument by name as the training loop passes them."""
+    return kernel.train(
+        syn0=syn0, syn1neg=syn1neg, syn1=syn1, ids=ids, starts=starts, keep_prob=keep_prob,
+        noise=noise, code=code, point=point, path=path, window=window, negative=negative,
+        hs=hs, sg=sg, cbow_mean=cbow_mean, shrink_windows=shrink_windows,
+        alpha_start=alpha_start, alpha_end=alpha_end, words_done=words_done,
+        total_words=total_words, seed=seed, workers=workers)
+
+
 @pytest.fixture(scope="module")
 def kernel():
     k = cpu_kernel()
@@ -127,10 +139,10 @@ def test_kernel_is_word2vecs_loop(kernel, sg, hs, negative, cbow_mean):
     ref = [t.copy() for t in (syn0, syn1neg, syn1)]
     ref_loss, ref_examples = reference(*ref, ids, starts, keep, table, tree, 3, negative, hs, sg,
                                        cbow_mean, 0.05, seed=42)
-    loss, examples = kernel.train(
-        *map(torch.from_numpy, (syn0, syn1neg, syn1, ids, starts)), 0, len(starts) - 1,
-        torch.from_numpy(keep), torch.from_numpy(table), *map(torch.from_numpy, tree),
-        3, negative, bool(hs), bool(sg), cbow_mean, True, 0.05, 0.05, 0.0, 300.0, 42, 1)
+    loss, examples = train(
+        kernel, *map(torch.from_numpy, (syn0, syn1neg, syn1, ids, starts, keep, table)),
+        *map(torch.from_numpy, tree), window=3, negative=negative, hs=bool(hs), sg=bool(sg),
+        cbow_mean=cbow_mean, total_words=300.0, seed=42)
     assert examples == ref_examples
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     for ours, theirs in zip((syn0, syn1neg, syn1), ref, strict=True):
@@ -145,9 +157,9 @@ def test_learning_rate_decays_with_progress(kernel):
     for end in (0.05, 0.0):
         syn0 = torch.full((4, 4), 0.1)
         syn1 = torch.zeros(4, 4)
-        kernel.train(syn0, syn1, torch.empty(0), torch.from_numpy(ids), torch.from_numpy(starts),
-                     0, 1, torch.ones(4), torch.arange(4, dtype=torch.int32), *NO_TREE, 2, 2,
-                     False, False, True, True, 0.05, end, 0.0, float(len(ids)), 1, 1)
+        train(kernel, syn0, syn1, torch.empty(0), torch.from_numpy(ids),
+              torch.from_numpy(starts), torch.ones(4), torch.arange(4, dtype=torch.int32),
+              *NO_TREE, window=2, negative=2, alpha_end=end, total_words=float(len(ids)))
         moved.append(float(syn1.abs().sum()))
     assert moved[1] < moved[0]
 
@@ -157,9 +169,10 @@ def test_loss_stays_exact_when_scores_saturate(kernel):
     syn0 = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     syn1 = torch.tensor([[0.0, 0.0], [30.0, 0.0]])
     ids = torch.tensor([0, 0], dtype=torch.int32)
-    loss, examples = kernel.train(syn0, syn1, torch.empty(0), ids, torch.tensor([0, 2]), 0, 1,
-                                  torch.ones(2), torch.tensor([1], dtype=torch.int32), *NO_TREE,
-                                  1, 1, False, False, True, True, 0.0, 0.0, 0.0, 2.0, 1, 1)
+    loss, examples = train(kernel, syn0, syn1, torch.empty(0), ids, torch.tensor([0, 2]),
+                           torch.ones(2), torch.tensor([1], dtype=torch.int32), *NO_TREE,
+                           window=1, negative=1, alpha_start=0.0, alpha_end=0.0,
+                           total_words=2.0)
     assert examples == 2
     per_output = math.log(2) + (30 + math.log1p(math.exp(-30)))
     assert loss == pytest.approx(2 * per_output, rel=1e-5)
@@ -171,8 +184,8 @@ def test_outputs_right_beyond_max_exp_are_not_updated(kernel):
     syn0 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     syn1 = torch.tensor([[10.0, 0.0], [0.0, 0.0], [-10.0, 0.0]])
     before = syn1.clone()
-    kernel.train(syn0, syn1, torch.empty(0), torch.tensor([0, 1], dtype=torch.int32),
-                 torch.tensor([0, 2]), 0, 1, torch.ones(3), torch.tensor([2], dtype=torch.int32),
-                 *NO_TREE, 1, 1, False, False, True, True, 0.1, 0.1, 0.0, 2.0, 1, 1)
+    train(kernel, syn0, syn1, torch.empty(0), torch.tensor([0, 1], dtype=torch.int32),
+          torch.tensor([0, 2]), torch.ones(3), torch.tensor([2], dtype=torch.int32), *NO_TREE,
+          window=1, negative=1, alpha_start=0.1, alpha_end=0.1, total_words=2.0)
     assert torch.equal(syn1[0], before[0]) and torch.equal(syn1[2], before[2])
     assert not torch.equal(syn1[1], before[1])

@@ -2,8 +2,6 @@
 
 import logging
 import re
-import sys
-import types
 from pathlib import Path
 
 import gensim
@@ -257,14 +255,15 @@ def test_bad_construction_is_rejected():
 
 def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
     calls = []
-    fake = types.SimpleNamespace(
+    fake = dict(
         write_word2vec=lambda *a: calls.append(("write_word2vec", a)),
         read_word2vec=lambda path, binary, limit=None, unicode_errors="strict": (
             ["x", "y"], np.ones((2, 3), dtype=np.float32)),
         write_native=lambda *a: calls.append(("write_native", a)),
         read_native=lambda path, mmap=True: (["x"], np.ones((1, 3), np.float32), np.array([4])),
     )
-    monkeypatch.setitem(sys.modules, "w2v.vectors.formats", fake)
+    for name, function in fake.items():  # the format modules' functions, as KeyedVectors sees them
+        monkeypatch.setattr(keyedvectors, name, function)
     kv = KeyedVectors(["p", "q"], np.ones((2, 3)), counts=[2, 1])
     kv.save_word2vec_format(tmp_path / "v.bin", binary=True)
     kv.save(tmp_path / "v.w2v")

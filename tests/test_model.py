@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from w2v.training.loop import make_optimizer
 from w2v.training.model import CBOW, negative_sampling_loss, sgd_step
+from w2v.training.runtime import make_optimizer
 
 
 def _batch(seed=0, B=6, C=4, K=3, V=20):

@@ -1,29 +1,112 @@
-"""Checkpoints: when to save the training state, what to call the files, which one to resume.
+"""Persistence: model files, checkpoints, and when to write them.
 
-A checkpoint is a model file (`Word2Vec.save`'s native safetensors format, no pickle) with the
-training position, the epoch history and any optimizer state added, named after the epoch and
-chunk it follows: `checkpoint-EEEE-CCCCCC.w2v`. Files are written to a temporary name and renamed,
-so every file matching that name is complete, and the newest is where a resume continues. The
-`KEEP` newest are kept, older ones removed.
+A model file is a native vectors file (safetensors, never pickle: `w2v.vectors.native`) whose
+"vectors" are syn0, with the other tables ("syn1neg", and "syn1" with hs) and the settings
+added: `write_model` and `read_model`, which `Word2Vec.save` and `Word2Vec.load` call. A
+checkpoint is a model file with where its training stands added (the train() call, its
+`Position`, the epoch history, the corpus it read, any optimizer state), named after the epoch
+and chunk it follows: `checkpoint-EEEE-CCCCCC.w2v`. Files are written to a temporary name and
+renamed, so every file matching that name is complete, and the newest is where a resume
+continues. The `KEEP` newest are kept, older ones removed. `Checkpointer` decides when: at each
+epoch end, every few minutes, and when SIGINT or SIGTERM arrives.
 """
 
+import dataclasses
+import json
 import re
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from w2v.atomic import check_writable
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.training.loop import Position
+from w2v.training.config import TrainConfig
+from w2v.training.loop import Position, State, check_tables
+from w2v.training.model import CBOW
+from w2v.vectors.native import read_native_model, write_native
 
 KEEP = 2
 NAME = re.compile(r"checkpoint-(\d{4,})-(\d{6,})\.w2v")
 OPTIMIZER_PREFIX = "optimizer."
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+MODEL_KIND = "model"  # a model file's metadata "kind": not plain vectors
+TRAINING_KEY = "training"  # a checkpoint's metadata entry: where training stands (JSON)
+
+
+@dataclass
+class SavedModel:
+    """A model file's contents: settings, vocabulary, tables as numpy arrays ("syn0",
+    "syn1neg", "syn1" with hs, a checkpoint's "optimizer.*") and, for a checkpoint, where its
+    training stood (`training`, else None)."""
+
+    config: TrainConfig
+    vocab: Vocab
+    tables: dict[str, np.ndarray]
+    training: dict | None = None
+
+
+def write_model(path, config: TrainConfig, vocab: Vocab, model: CBOW,
+                tensors: dict[str, np.ndarray] | None = None,
+                metadata: dict[str, str] | None = None) -> None:
+    """Write the model (a checkpoint adds `tensors` and `metadata`); it reads as vectors too."""
+    def numpy(table) -> np.ndarray:
+        return table.weight.detach().cpu().numpy()
+
+    extra = {"syn1neg": numpy(model.out_embed)}
+    if model.hs_embed is not None:
+        extra["syn1"] = numpy(model.hs_embed)
+    write_native(path, vocab.words, numpy(model.in_embed), vocab.counts,
+                 extra={**extra, **(tensors or {})},
+                 metadata={"kind": MODEL_KIND, "config": json.dumps(config.to_dict()),
+                           "corpus_words": str(vocab.corpus_words), **(metadata or {})})
+
+
+def read_model(path) -> SavedModel:
+    """Read a file written by `write_model`, through one open; W2VError for plain vectors."""
+    words, syn0, counts, tables, metadata = read_native_model(path)
+    if metadata.get("kind") != MODEL_KIND:
+        raise W2VError(f"{path} holds vectors, not a w2v model: load it with "
+                       "KeyedVectors.load, or save a model with Word2Vec.save")
+    config = TrainConfig.from_dict(json.loads(metadata["config"]))
+    training = json.loads(metadata[TRAINING_KEY]) if TRAINING_KEY in metadata else None
+    return SavedModel(config, Vocab(words, counts, int(metadata["corpus_words"])),
+                      {"syn0": syn0, **tables}, training)
+
+
+@dataclass
+class Job:
+    """What every checkpoint of one train() call holds besides its `State`: the model, the
+    call (`run`: first_epoch, epochs, start_alpha, end_alpha, and world in a torchrun job),
+    and the corpus it reads, by which a resume checks that it reads the same one."""
+
+    config: TrainConfig
+    vocab: Vocab
+    model: CBOW
+    run: dict
+    corpus_file: str | None
+    corpus_ids: int
+    corpus_sentences: int
+    writer: bool = True  # False on the other ranks of a torchrun job: rank 0 alone writes
+
+
+def write_checkpoint(path, job: Job, state: State, optimizer) -> None:
+    """The model plus what resuming needs: the call, its position, the history so far, the
+    optimizer state, and the corpus to re-read and check."""
+    arrays, optimizer_meta = optimizer_arrays(optimizer)
+    training = {
+        "run": job.run, "position": dataclasses.asdict(state.position),
+        "history": [dataclasses.asdict(h) for h in state.history],
+        "optimizer": optimizer_meta, "corpus_file": job.corpus_file,
+        "corpus_ids": job.corpus_ids, "corpus_sentences": job.corpus_sentences,
+    }
+    write_model(path, job.config, job.vocab, job.model, arrays,
+                {TRAINING_KEY: json.dumps(training)})
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -69,15 +152,15 @@ def prune(folder, keep: int = KEEP) -> None:
 
 
 class Checkpointer:
-    """Saves through `save(path, position, optimizer)` at each epoch end, every `every_minutes`
-    (0: never by time) and when SIGINT or SIGTERM arrives, which then stops training by raising
+    """Writes `job`'s checkpoints into `folder` at each epoch end, every `every_minutes` (0:
+    never by time) and when SIGINT or SIGTERM arrives, which then stops training by raising
     TrainingInterrupted. Use it as a context manager: it holds the signal handlers meanwhile."""
 
-    def __init__(self, folder, every_minutes: float, save, first_epoch: int = 0):
+    def __init__(self, folder, every_minutes: float, job: Job):
         self.folder = Path(folder)
-        self.first_epoch = first_epoch
+        self.job = job
+        self.first_epoch = job.run["first_epoch"]
         self.every = every_minutes * 60.0
-        self.save = save
         self.last = time.monotonic()
         self.signum: int | None = None
         self._previous: dict = {}
@@ -106,8 +189,8 @@ class Checkpointer:
         self.signum = signum
         self._restore()
 
-    def __call__(self, position: Position, optimizer, epoch_end: bool,
-                 stop: bool | None = None) -> None:
+    def save_if_due(self, state: State, optimizer, epoch_end: bool = False,
+                    stop: bool | None = None) -> None:
         """Save if due; stop after saving if a signal came. In a torchrun job `stop` is what
         all ranks agreed on at the last exchange, so that they all stop at the same round."""
         if stop is None:
@@ -116,9 +199,11 @@ class Checkpointer:
                or (self.every > 0 and time.monotonic() - self.last >= self.every))
         if not due:
             return
-        path = self.folder / checkpoint_name(position, self.first_epoch)
-        self.save(path, position, optimizer)
-        prune(self.folder)
+        check_tables(self.job.model, state.position, self.job.config.alpha)  # every rank
+        path = self.folder / checkpoint_name(state.position, self.first_epoch)
+        if self.job.writer:  # the tables agree after every exchange: one copy is enough
+            write_checkpoint(path, self.job, state, optimizer)
+            prune(self.folder)
         self.last = time.monotonic()
         if stop:
             raise TrainingInterrupted(self.signum or signal.SIGTERM, path)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 
 
@@ -70,12 +71,12 @@ def local_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(local, 1))
 
 
-def broadcast(value, timeout_seconds: float):
-    """Rank 0's `value` (any picklable object built by w2v itself), on every rank."""
-    box = [value if rank() == 0 else None]
+def share_vocab(vocab: Vocab | None, timeout_seconds: float) -> Vocab:
+    """Rank 0's vocabulary on every rank: rank 0 passes its own, the others None."""
+    box = [(vocab.words, vocab.counts, vocab.corpus_words) if rank() == 0 and vocab else None]
     _collective(lambda: dist.broadcast_object_list(box, src=0), "sharing the vocabulary",
                 timeout_seconds)
-    return box[0]
+    return vocab if rank() == 0 and vocab is not None else Vocab(*box[0])
 
 
 def _collective(call, what: str, timeout_seconds: float):

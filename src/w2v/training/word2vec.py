@@ -1,9 +1,14 @@
 """`Word2Vec`: the object users hold, with gensim's names — build_vocab (also update=True),
-build_vocab_from_freq, train (callbacks), predict_output_word, wv, save, load."""
+build_vocab_from_freq, train (callbacks), predict_output_word, wv, save, load, resume.
+
+It is a facade: the corpus becomes ids in `w2v.corpus.encoding.prepare`, the tables train in
+`loop`, files are `checkpoint`'s. What it keeps is what users read back (the settings, the
+vocabulary, the tables, the epoch history) and gensim's callbacks, fired between epochs.
+"""
 
 import contextlib
 import dataclasses
-import json
+import functools
 import warnings
 from pathlib import Path
 
@@ -11,34 +16,40 @@ import numpy as np
 import torch
 from torch import nn
 
-from w2v.corpus.encoding import EncodedCorpus, encode, scan
+from w2v.corpus.encoding import EncodedCorpus, encode, prepare
 from w2v.corpus.readers import check_sentences, open_corpus
-from w2v.corpus.vocab import Vocab, count_words
+from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 from w2v.training import distributed
 from w2v.training.checkpoint import (
     Checkpointer,
+    Job,
+    SavedModel,
     checkpoints,
     latest,
-    optimizer_arrays,
     optimizer_state,
+    read_model,
+    write_model,
 )
 from w2v.training.config import TrainConfig
 from w2v.training.loop import (
     EpochStats,
     Position,
+    State,
     TracePoint,
     TrainingDiverged,
-    epoch_seed,
-    resolve_device,
-    train_model,
-    uses_sparse_gradients,
+    make_plan,
+    train,
 )
 from w2v.training.model import CBOW, init_input_vectors
+from w2v.training.runtime import (
+    epoch_seed,
+    make_optimizer,
+    resolve_device,
+    uses_sparse_gradients,
+)
 from w2v.vectors.keyedvectors import KeyedVectors
 
-MODEL_KIND = "model"
-TRAINING_KEY = "training"  # a checkpoint's metadata entry: where training stands (JSON)
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 # gensim's CallbackAny2Vec methods, in the order train() fires them.
 CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
@@ -122,35 +133,21 @@ class Word2Vec:
         if update:
             self._check_update(vocab)
         sentences = self._sentences(corpus_iterable, corpus_file)
+        share = None
         if self._join_group():
             if update or vocab is not None or c.max_vocab_size is not None:
                 raise W2VError("a torchrun job builds its vocabulary on rank 0 from the corpus: "
                                "update=True, vocab= and max_vocab_size are single-process only")
-            if distributed.rank() == 0:
-                grown, corpus = scan(sentences, c.min_count, c.max_final_vocab, trim_rule,
-                                     bool(c.sorted_vocab), bool(c.null_word))
-            shared = distributed.broadcast(
-                (grown.words, grown.counts, grown.corpus_words) if distributed.rank() == 0
-                else None, c.dist_timeout)
-            if distributed.rank() != 0:
-                grown = Vocab(*shared)
-                corpus = encode(sentences, grown)
-        elif update:
-            counts, corpus_words = count_words(sentences, c.max_vocab_size, trim_rule)
-            grown = self._built()[0].updated(counts, c.min_count, c.max_final_vocab,
-                                             corpus_words, trim_rule, bool(c.null_word))
-            corpus = encode(sentences, grown)
-        elif vocab is None and c.max_vocab_size is None:
-            grown, corpus = scan(sentences, c.min_count, c.max_final_vocab, trim_rule,
-                                 bool(c.sorted_vocab), bool(c.null_word))
-        else:  # a given vocabulary, or pruning while counting: count, then encode
-            grown = vocab if vocab is not None else Vocab.build(
-                sentences, c.min_count, c.max_vocab_size, c.max_final_vocab, trim_rule,
-                bool(c.sorted_vocab), bool(c.null_word))
-            corpus = encode(sentences, grown)
+            share = functools.partial(distributed.share_vocab, timeout_seconds=c.dist_timeout)
+        grown, corpus = prepare(
+            sentences, min_count=c.min_count, max_final_vocab=c.max_final_vocab,
+            max_vocab_size=c.max_vocab_size, sorted_vocab=bool(c.sorted_vocab),
+            null_word=bool(c.null_word), trim_rule=trim_rule, vocab=vocab,
+            grow=self._built()[0] if update else None, share=share,
+            root=distributed.rank() == 0)
         if len(corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
-        self.decode_errors = getattr(sentences, "decode_errors", 0)
+        self.decode_errors = corpus.report.decode_errors
         self.corpus_count, self.corpus_total_words = len(corpus.starts) - 1, corpus.corpus_words
         self._set_vocab(grown, update)
         self._set_corpus(corpus, corpus_file)
@@ -227,8 +224,7 @@ class Word2Vec:
         generator = torch.Generator().manual_seed(c.seed)
         try:
             self.model = CBOW(len(vocab), c.vector_size, bool(c.cbow_mean), generator,
-                              sparse=_sparse(c),
-                              hs=bool(c.hs))
+                              sparse=uses_sparse_gradients(c), hs=bool(c.hs))
             self.model.to(device)
         except (RuntimeError, MemoryError) as e:
             size = 2 * 4 * len(vocab) * c.vector_size
@@ -289,17 +285,10 @@ class Word2Vec:
 
     def _run(self, run: dict, start: Position, optimizer_state, callbacks) -> tuple[int, int]:
         """Train the epochs of one train() call, `run`, from `start`, saving checkpoints if
-        config.checkpoint_dir is set."""
+        config.checkpoint_dir is set, and fire gensim's callbacks between epochs."""
         config = dataclasses.replace(self.config, epochs=run["epochs"])
         callbacks = tuple(callbacks or ())
         first = run["first_epoch"]
-
-        def epoch_hook(event, stats):
-            if stats is not None:
-                self.history.append(stats)
-                self._wv = None
-            _fire(callbacks, f"on_epoch_{event}", self)
-
         vocab, model = self._built()
         corpus = self._encoded()
         sync = None
@@ -308,27 +297,34 @@ class Word2Vec:
             sync = distributed.TableSync([p.data for p in model.parameters()],
                                          config.dist_timeout)
         writer = distributed.rank() == 0
-
-        def save(path, position, optimizer):
-            _check_weights(model, position, config.alpha)  # every rank: all stop together
-            if writer:  # the tables agree after every exchange: one copy is enough
-                self._save_checkpoint(path, run, position, optimizer)
-
         if config.checkpoint_dir and first == 0 and start == Position() and checkpoints(
                 config.checkpoint_dir):
             raise W2VError(f"checkpoint_dir {config.checkpoint_dir} holds another run's "
                            "checkpoints: continue it with resume (--resume DIR), or give an "
                            "empty folder")
-        checkpointer = (Checkpointer(config.checkpoint_dir, config.checkpoint_every, save, first)
-                        if config.checkpoint_dir else contextlib.nullcontext())
+        plan = make_plan(model, corpus, vocab, config, first, run["start_alpha"],
+                         run["end_alpha"], sync)
+        optimizer = make_optimizer(config, model) if plan.update == "autograd" else None
+        if optimizer is not None and optimizer_state is not None:
+            optimizer.load_state_dict(optimizer_state)
+        checkpointer = None
+        if config.checkpoint_dir:
+            job = Job(self.config, vocab, model, run, self.corpus_file, len(corpus),
+                      len(corpus.starts) - 1, writer)
+            checkpointer = Checkpointer(config.checkpoint_dir, config.checkpoint_every, job)
+        state = State(start, self.history, self.trace)
         _fire(callbacks, "on_train_begin", self)
-        with checkpointer:
+        with checkpointer or contextlib.nullcontext():
             try:
-                train_model(model, corpus, vocab, config, run["start_alpha"],
-                            run["end_alpha"], progress_stream=self.progress if writer else None,
-                            first_epoch=first, epoch_hook=epoch_hook, start=start,
-                            chunk_hook=checkpointer if config.checkpoint_dir else None,
-                            optimizer_state=optimizer_state, trace=self.trace, sync=sync)
+                epochs = train(model, corpus, plan, state, self.progress if writer else None,
+                               checkpointer, sync, optimizer)
+                if start.chunk == 0 and start.epoch < config.epochs:
+                    _fire(callbacks, "on_epoch_begin", self)
+                for stats in epochs:
+                    self._wv = None
+                    _fire(callbacks, "on_epoch_end", self)
+                    if stats.epoch < first + config.epochs:
+                        _fire(callbacks, "on_epoch_begin", self)
             except TrainingDiverged as e:
                 kept = checkpoints(config.checkpoint_dir) if config.checkpoint_dir else []
                 if kept:
@@ -414,36 +410,13 @@ class Word2Vec:
 
         The file is a native vectors file too: `w2v similar model.w2v WORD` reads it.
         """
-        self._write(path, {}, {})
+        vocab, model = self._built("nothing to save yet: call build_vocab() and train() first")
+        write_model(path, self.config, vocab, model)
 
-    def _write(self, path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-        from w2v.vectors.formats import write_native
-
-        if self.model is None or self.vocab is None:
-            raise W2VError("nothing to save yet: call build_vocab() and train() first")
-        m = self.model
-        extra = {"syn1neg": m.out_embed.weight.detach().cpu().numpy()}
-        if m.hs_embed is not None:
-            extra["syn1"] = m.hs_embed.weight.detach().cpu().numpy()
-        write_native(
-            path, self.vocab.words, m.in_embed.weight.detach().cpu().numpy(), self.vocab.counts,
-            extra={**extra, **tensors},
-            metadata={"kind": MODEL_KIND, "config": json.dumps(self.config.to_dict()),
-                      "corpus_words": str(self.vocab.corpus_words), **metadata},
-        )
-
-    def _save_checkpoint(self, path, run: dict, position: Position, optimizer) -> None:
-        """The model plus what resuming needs: the train() call, its position, the history so
-        far, optimizer state, and the corpus to re-read and check."""
-        arrays, optimizer_meta = optimizer_arrays(optimizer)
-        corpus = self._encoded()
-        state = {
-            "run": run, "position": dataclasses.asdict(position),
-            "history": [dataclasses.asdict(h) for h in self.history],
-            "optimizer": optimizer_meta, "corpus_file": self.corpus_file,
-            "corpus_ids": len(corpus), "corpus_sentences": len(corpus.starts) - 1,
-        }
-        self._write(path, arrays, {TRAINING_KEY: json.dumps(state)})
+    @classmethod
+    def load(cls, path) -> "Word2Vec":
+        """Load a model written by `save`; it can be trained further."""
+        return cls._restored(read_model(path))
 
     @classmethod
     def resume(cls, checkpoint_dir, corpus_iterable=None, corpus_file=None, progress=None,
@@ -452,30 +425,24 @@ class Word2Vec:
         the finished model. The corpus is re-read from the path the run was given (or pass the
         same corpus again); with workers=1 and a seed, the result is bit-identical to a run
         that was never stopped."""
-        from w2v.vectors.formats import read_native_extra
-
         path = latest(checkpoint_dir)
-        _, metadata = read_native_extra(path, [])
-        if TRAINING_KEY not in metadata or "config" not in metadata:
+        saved = read_model(path)
+        state = saved.training
+        if state is None:
             raise W2VError(f"{path} is not a checkpoint (no training state); load a model with "
                            "Word2Vec.load and call train()")
-        saved = TrainConfig.from_dict(json.loads(metadata["config"]))
-        # Join a torchrun group before loading, so that each rank loads onto its own GPU.
-        distributed.join(resolve_device(saved.device), saved.dist_timeout)
-        self = cls.load(path)
-        self.progress = progress
+        # Join a torchrun group before the tables go to a device, so each rank uses its own GPU.
+        distributed.join(resolve_device(saved.config.device), saved.config.dist_timeout)
         # Go on saving where the run is resumed from, wherever this process was started.
-        self.config = dataclasses.replace(self.config,
-                                          checkpoint_dir=str(Path(checkpoint_dir).resolve()))
-        state = json.loads(metadata[TRAINING_KEY])
-        names = list(state["optimizer"].get("tensors", {}))
-        arrays, _ = read_native_extra(path, names)
+        saved.config = dataclasses.replace(saved.config,
+                                           checkpoint_dir=str(Path(checkpoint_dir).resolve()))
+        self = cls._restored(saved, progress)
         if corpus_iterable is None and corpus_file is None:
             corpus_file = state["corpus_file"]
             if corpus_file is None:
                 raise W2VError("the run trained on sentences given in Python: pass the same "
                                "corpus_iterable=... to resume()")
-        corpus = encode(self._sentences(corpus_iterable, corpus_file), self._built()[0])
+        corpus = encode(self._sentences(corpus_iterable, corpus_file), saved.vocab)
         self._set_corpus(corpus, corpus_file)
         found = (len(corpus), len(corpus.starts) - 1)
         if found != (state["corpus_ids"], state["corpus_sentences"]):
@@ -491,50 +458,27 @@ class Word2Vec:
                            f"one has {distributed.world()}: resume with --nproc_per_node x "
                            f"--nnodes = {saved_world}")
         self._run(state["run"], Position(**state["position"]),
-                  optimizer_state(arrays, state["optimizer"]), callbacks)
+                  optimizer_state(saved.tables, state["optimizer"]), callbacks)
         return self
 
     @classmethod
-    def load(cls, path) -> "Word2Vec":
-        """Load a model written by `save`; it can be trained further."""
-        from w2v.vectors.formats import read_native, read_native_extra
-
-        words, syn0, counts = read_native(path, mmap=False)
-        _, metadata = read_native_extra(path, [])
-        if metadata.get("kind") != MODEL_KIND:
-            raise W2VError(f"{path} holds vectors, not a w2v model: load it with "
-                           "KeyedVectors.load, or save a model with Word2Vec.save")
-        self = cls.__new__(cls)
-        self.config = TrainConfig.from_dict(json.loads(metadata["config"]))
-        tables, _ = read_native_extra(path, ["syn1neg"] + (["syn1"] if self.config.hs else []))
-        self.vocab = Vocab(words, counts, int(metadata["corpus_words"]))
-        self.corpus, self.history, self.decode_errors, self.progress = None, [], 0, None
-        self.corpus_file, self.trace = None, []
-        self.exchanged_bytes, self.exchange_seconds = 0, 0.0
-        self.corpus_count, self.corpus_total_words = 0, self.vocab.corpus_words
-        self.model = CBOW(len(words), syn0.shape[1], bool(self.config.cbow_mean),
-                          sparse=_sparse(self.config), hs=bool(self.config.hs))
+    def _restored(cls, saved: SavedModel, progress=None) -> "Word2Vec":
+        """A model that `__init__` makes from a file's settings, given the file's vocabulary
+        and tables."""
+        self = cls(progress=progress, **saved.config.to_dict())
+        self.vocab = saved.vocab
+        self.corpus_total_words = saved.vocab.corpus_words
+        c, syn0 = self.config, saved.tables["syn0"]
+        self.model = CBOW(len(syn0), syn0.shape[1], bool(c.cbow_mean),
+                          sparse=uses_sparse_gradients(c), hs=bool(c.hs))
+        m = self.model
         with torch.no_grad():
-            self.model.in_embed.weight.copy_(torch.from_numpy(syn0))
-            self.model.out_embed.weight.copy_(torch.from_numpy(tables["syn1neg"]))
-            if self.model.hs_embed is not None:  # made when config.hs is set
-                self.model.hs_embed.weight.copy_(torch.from_numpy(tables["syn1"]))
-        self.model.to(resolve_device(self.config.device))
-        self._wv = None
+            m.in_embed.weight.copy_(torch.from_numpy(syn0))
+            m.out_embed.weight.copy_(torch.from_numpy(saved.tables["syn1neg"]))
+            if m.hs_embed is not None:  # made when config.hs is set
+                m.hs_embed.weight.copy_(torch.from_numpy(saved.tables["syn1"]))
+        m.to(resolve_device(c.device))
         return self
-
-
-def _sparse(config: TrainConfig) -> bool:
-    """Whether the tables give sparse gradients: for the optimizers that take them."""
-    return config.update == "autograd" and uses_sparse_gradients(config.optimizer)
-
-
-def _check_weights(model: CBOW, position: Position, alpha: float) -> None:
-    """Refuse to checkpoint tables that hold NaN or infinite values."""
-    for table in model.parameters():
-        if not torch.isfinite(table).all():
-            raise TrainingDiverged(f"training diverged: the weights hold NaN or infinite values "
-                                   f"in epoch {position.epoch + 1}; lower alpha (now {alpha})")
 
 
 def _fire(callbacks, method: str, model) -> None:

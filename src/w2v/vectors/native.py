@@ -73,25 +73,26 @@ def write_native(
         raise write_error(path, err) from err
 
 
-def native_header(path) -> tuple[dict, int, int]:
-    """Parse and check the safetensors header: (header, data offset, data size)."""
+def native_header(path, f) -> tuple[dict, int, int]:
+    """Parse and check the safetensors header of `path`, open as `f`: (header, data offset,
+    data size)."""
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            prefix = f.read(8)
-            if len(prefix) < 8:
-                raise W2VError(
-                    f"{path}: {size} bytes is too short for a native file (8-byte header length "
-                    "first); re-save it, or load word2vec files with format='binary'/'text'"
-                )
-            (length,) = struct.unpack("<Q", prefix)
-            if length > NATIVE_MAX_HEADER or 8 + length > size:
-                raise W2VError(
-                    f"{path}: byte offset 0 declares a {length}-byte header, but the file has "
-                    f"{size} bytes (limit {NATIVE_MAX_HEADER}); not a native file or damaged: "
-                    "re-save it, or load word2vec files with format='binary'/'text'"
-                )
-            raw = f.read(length)
+        size = os.fstat(f.fileno()).st_size
+        f.seek(0)
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            raise W2VError(
+                f"{path}: {size} bytes is too short for a native file (8-byte header length "
+                "first); re-save it, or load word2vec files with format='binary'/'text'"
+            )
+        (length,) = struct.unpack("<Q", prefix)
+        if length > NATIVE_MAX_HEADER or 8 + length > size:
+            raise W2VError(
+                f"{path}: byte offset 0 declares a {length}-byte header, but the file has "
+                f"{size} bytes (limit {NATIVE_MAX_HEADER}); not a native file or damaged: "
+                "re-save it, or load word2vec files with format='binary'/'text'"
+            )
+        raw = f.read(length)
     except OSError as err:
         raise read_error(path, err) from err
     try:
@@ -159,22 +160,43 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
     With `mmap`, vectors is a read-only np.memmap of the file: loading costs no copy and
     several processes share one page-cached copy.
     """
-    header, data_start, data_size = native_header(path)
-    (rows, dim), v_begin, _ = _tensor(path, header, "vectors", "F32", 2, data_size)
-    _, w_begin, w_end = _tensor(path, header, "vocab", "U8", 1, data_size)
-    has_counts = "counts" in header
-    if has_counts:
-        (n_counts,), c_begin, _ = _tensor(path, header, "counts", "I64", 1, data_size)
-        if n_counts != rows:
-            raise W2VError(f"{path}: {n_counts} counts for {rows} vectors; re-save the file")
+    words, vectors, counts, _, _ = _read(path, mmap, extra=())
+    return words, vectors, counts
+
+
+def read_native_extra(path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
+    """The extra float32 tables `names` of a native file and its metadata strings."""
     try:
         with open(path, "rb") as f:
-            f.seek(data_start + w_begin)
-            vocab = f.read(w_end - w_begin)
+            header, data_start, data_size = native_header(path, f)
+            return _tables(path, f, header, data_start, data_size, names), header["__metadata__"]
+    except OSError as err:
+        raise read_error(path, err) from err
+
+
+def read_native_model(path):
+    """Everything in a native file through one open: (words, vectors, counts or None, every
+    other float32 table by name, metadata strings); what a saved model or a checkpoint holds."""
+    return _read(path, mmap=False, extra=None)
+
+
+def _read(path, mmap: bool, extra: Sequence[str] | None):
+    """Words, vectors, counts, the float32 tables `extra` (None: all of them) and metadata."""
+    try:
+        with open(path, "rb") as f:
+            header, data_start, data_size = native_header(path, f)
+            (rows, dim), v_begin, _ = _tensor(path, header, "vectors", "F32", 2, data_size)
+            _, w_begin, w_end = _tensor(path, header, "vocab", "U8", 1, data_size)
             counts = None
-            if has_counts:
+            if "counts" in header:
+                (n_counts,), c_begin, _ = _tensor(path, header, "counts", "I64", 1, data_size)
+                if n_counts != rows:
+                    raise W2VError(f"{path}: {n_counts} counts for {rows} vectors; re-save "
+                                   "the file")
                 f.seek(data_start + c_begin)
                 counts = np.frombuffer(f.read(8 * rows), dtype=I64).astype(np.int64)
+            f.seek(data_start + w_begin)
+            vocab = f.read(w_end - w_begin)
             if rows * dim == 0:
                 vectors = np.zeros((rows, dim), dtype=np.float32)
             elif mmap:
@@ -185,13 +207,34 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
                 f.seek(data_start + v_begin)
                 vectors = np.fromfile(f, dtype=F32, count=rows * dim).reshape(rows, dim)
                 vectors = vectors.astype(np.float32, copy=False)
+            if extra is None:
+                extra = [name for name, entry in header.items() if name != "vectors"
+                         and isinstance(entry, dict) and entry.get("dtype") == "F32"]
+            tables = _tables(path, f, header, data_start, data_size, extra)
     except OSError as err:
         raise read_error(path, err) from err
+    return _words(path, vocab, rows, data_start + w_begin), vectors, counts, tables, \
+        header["__metadata__"]
+
+
+def _tables(path, f, header: dict, data_start: int, data_size: int,
+            names: Sequence[str]) -> dict[str, np.ndarray]:
+    tables = {}
+    for name in names:
+        (rows, dim), begin, _ = _tensor(path, header, name, "F32", 2, data_size)
+        f.seek(data_start + begin)
+        table = np.fromfile(f, dtype=F32, count=rows * dim).reshape(rows, dim)
+        tables[name] = table.astype(np.float32, copy=False)
+    return tables
+
+
+def _words(path, vocab: bytes, rows: int, offset: int) -> list[str]:
+    """The vocabulary's words, checked: UTF-8, one per row, each once."""
     try:
         words = vocab.decode("utf-8").split("\n") if rows else []
     except UnicodeDecodeError as err:
         raise W2VError(
-            f"{path}: vocab byte offset {data_start + w_begin + err.start} is not UTF-8; "
+            f"{path}: vocab byte offset {offset + err.start} is not UTF-8; "
             "the file is damaged, re-save it"
         ) from err
     if len(words) != rows:
@@ -200,20 +243,4 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
         dup = next(w for w, n in Counter(words).items() if n > 1)
         raise W2VError(f"{path}: the vocabulary lists {dup!r} twice; the file is damaged, "
                        "re-save it")
-    return words, vectors, counts
-
-
-def read_native_extra(path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
-    """The extra (V, D) float32 tables `names` of a native file and its metadata strings."""
-    header, data_start, data_size = native_header(path)
-    tables = {}
-    try:
-        with open(path, "rb") as f:
-            for name in names:
-                (rows, dim), begin, _ = _tensor(path, header, name, "F32", 2, data_size)
-                f.seek(data_start + begin)
-                table = np.fromfile(f, dtype=F32, count=rows * dim).reshape(rows, dim)
-                tables[name] = table.astype(np.float32, copy=False)
-    except OSError as err:
-        raise read_error(path, err) from err
-    return tables, header["__metadata__"]
+    return words

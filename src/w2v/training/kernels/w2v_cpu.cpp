@@ -185,17 +185,17 @@ float* rows_or_null(torch::Tensor t, int64_t rows, int64_t dim, bool used, const
 
 }  // namespace
 
-// Trains on sentences [s_begin, s_end) of the encoded corpus; returns (loss sum, examples). An
-// example is a target word for CBOW and a (target, context word) pair for skip-gram. The
-// learning rate falls linearly from alpha_start to alpha_end over `total_words`, of which
-// `words_done` were processed before this call.
+// Trains on the sentences of a chunk of the encoded corpus (sentence i is
+// ids[starts[i]:starts[i + 1]]); returns (loss sum, examples). An example is a target word for
+// CBOW and a (target, context word) pair for skip-gram. The learning rate falls linearly from
+// alpha_start to alpha_end over `total_words`, of which `words_done` were processed before this
+// call. Python passes every argument by name (the binding below names them).
 std::tuple<double, int64_t> train(
     torch::Tensor syn0, torch::Tensor syn1neg, torch::Tensor syn1, torch::Tensor ids,
-    torch::Tensor starts, int64_t s_begin, int64_t s_end, torch::Tensor keep_prob,
-    torch::Tensor table, torch::Tensor code, torch::Tensor point, torch::Tensor path,
-    int64_t window, int64_t negative, bool hs, bool sg, bool cbow_mean, bool shrink,
-    double alpha_start, double alpha_end, double words_done, double total_words, int64_t seed,
-    int64_t workers) {
+    torch::Tensor starts, torch::Tensor keep_prob, torch::Tensor noise, torch::Tensor code,
+    torch::Tensor point, torch::Tensor path, int64_t window, int64_t negative, bool hs, bool sg,
+    bool cbow_mean, bool shrink_windows, double alpha_start, double alpha_end, double words_done,
+    double total_words, int64_t seed, int64_t workers) {
   TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32 && syn0.dim() == 2,
               "syn0: a contiguous float32 (V, D) table");
   const int64_t rows = syn0.size(0), dim = syn0.size(1);
@@ -205,8 +205,8 @@ std::tuple<double, int64_t> train(
   TORCH_CHECK(keep_prob.scalar_type() == torch::kFloat32 && keep_prob.is_contiguous() &&
                   keep_prob.numel() == rows,
               "keep_prob: contiguous float32, one per word");
-  TORCH_CHECK(0 <= s_begin && s_begin <= s_end && s_end < starts.numel(),
-              "sentence range outside starts");
+  TORCH_CHECK(starts.numel() >= 1, "starts: the sentence offsets, beginning with 0");
+  const int64_t s_begin = 0, s_end = starts.numel() - 1;
   TORCH_CHECK(window >= 1 && negative >= 0 && workers >= 1 && (hs || negative > 0),
               "window, workers >= 1, negative >= 0, and hs or negative sampling");
   Model m{};
@@ -215,10 +215,10 @@ std::tuple<double, int64_t> train(
   m.syn1 = rows_or_null(syn1, rows, dim, hs, "syn1");
   m.keep = keep_prob.data_ptr<float>();
   if (negative > 0) {
-    TORCH_CHECK(table.scalar_type() == torch::kInt32 && table.is_contiguous() && table.numel() > 0,
-                "table: a contiguous int32 noise table");
-    m.noise = table.data_ptr<int32_t>();
-    m.noise_size = static_cast<uint64_t>(table.numel());
+    TORCH_CHECK(noise.scalar_type() == torch::kInt32 && noise.is_contiguous() && noise.numel() > 0,
+                "noise: a contiguous int32 noise table");
+    m.noise = noise.data_ptr<int32_t>();
+    m.noise_size = static_cast<uint64_t>(noise.numel());
     m.varied = m.noise_size > 1 && m.noise[0] != m.noise[m.noise_size - 1];
   }
   if (hs) {
@@ -230,7 +230,7 @@ std::tuple<double, int64_t> train(
     m.point = point.data_ptr<int32_t>();
     m.path = path.data_ptr<int64_t>();
   }
-  const Options o{dim, window, negative, hs, sg, cbow_mean, shrink};
+  const Options o{dim, window, negative, hs, sg, cbow_mean, shrink_windows};
   const int32_t* tok = ids.data_ptr<int32_t>();
   const int64_t* start = starts.data_ptr<int64_t>();
 
@@ -290,6 +290,13 @@ std::tuple<double, int64_t> train(
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("train", &train, "word2vec.c's CBOW/skip-gram loop (negative sampling and/or "
-        "hierarchical softmax) with lock-free threads", py::call_guard<py::gil_scoped_release>());
+  m.def("train", &train,
+        "word2vec.c's CBOW/skip-gram loop (negative sampling and/or hierarchical softmax) with "
+        "lock-free threads",
+        py::arg("syn0"), py::arg("syn1neg"), py::arg("syn1"), py::arg("ids"), py::arg("starts"),
+        py::arg("keep_prob"), py::arg("noise"), py::arg("code"), py::arg("point"),
+        py::arg("path"), py::kw_only(), py::arg("window"), py::arg("negative"), py::arg("hs"),
+        py::arg("sg"), py::arg("cbow_mean"), py::arg("shrink_windows"), py::arg("alpha_start"),
+        py::arg("alpha_end"), py::arg("words_done"), py::arg("total_words"), py::arg("seed"),
+        py::arg("workers"), py::call_guard<py::gil_scoped_release>());
 }
