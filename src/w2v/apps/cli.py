@@ -8,6 +8,9 @@ and word2vec.c's spellings of it are translated by `ctool`.
 Every mistake a user can make (a missing or malformed file, an unknown word, a bad option) prints
 one line `w2v: error: ...` to stderr and exits 2, as argparse does for usage errors; Ctrl-C exits
 130 without a traceback.
+
+One idea at over 400 lines: the command line's surface, the registry and the eight small query
+commands (a declaration and a runner each, 20-40 lines) with the error handling they share.
 """
 
 import argparse

@@ -73,10 +73,15 @@ def local_threads(workers: int) -> int:
 
 def share_vocab(vocab: Vocab | None, timeout_seconds: float) -> Vocab:
     """Rank 0's vocabulary on every rank: rank 0 passes its own, the others None."""
-    box = [(vocab.words, vocab.counts, vocab.corpus_words) if rank() == 0 and vocab else None]
+    if rank() == 0 and vocab is None:
+        raise ValueError("rank 0 must give the vocabulary it shares")
+    box: list = [(vocab.words, vocab.counts, vocab.corpus_words) if vocab is not None else None]
     _collective(lambda: dist.broadcast_object_list(box, src=0), "sharing the vocabulary",
                 timeout_seconds)
-    return vocab if rank() == 0 and vocab is not None else Vocab(*box[0])
+    if vocab is not None:
+        return vocab
+    words, counts, corpus_words = box[0]
+    return Vocab(words, counts, corpus_words)
 
 
 def _collective(call, what: str, timeout_seconds: float):

@@ -144,7 +144,7 @@ class Chunk:
 
     index: int
     ids: np.ndarray | None
-    starts: np.ndarray | None
+    starts: np.ndarray
     done: float
 
 
@@ -309,7 +309,8 @@ def pending_chunks(corpus: EncodedCorpus, plan: Plan, position: Position) -> Ite
         if not group:
             return
         if index >= position.chunk:
-            ids, starts = group[plan.rank] if plan.rank < len(group) else (None, None)
+            ids, starts = (group[plan.rank] if plan.rank < len(group)
+                           else (None, np.zeros(1, np.int64)))
             yield Chunk(index, ids, starts,
                         done + sum(float(len(c)) for c, _ in group[:plan.rank]))
         done += sum(float(len(c)) for c, _ in group)

@@ -94,6 +94,32 @@ class CBOW(nn.Module):
         return negative_sampling_logits(h, self.out_embed(words))  # (B, 1+K)
 
 
+@torch.no_grad()
+def grow_tables(model: CBOW, rows: int, generator: torch.Generator) -> None:
+    """Append `rows` words to the input and output tables, started as word2vec.c starts them
+    (input uniform in +-0.5/dim, output zero): gensim's build_vocab(update=True)."""
+    if rows == 0:
+        return
+    dim = model.in_embed.weight.shape[1]
+    fresh = {model.in_embed: init_input_vectors(rows, dim, generator),
+             model.out_embed: torch.zeros(rows, dim)}
+    for table, added in fresh.items():
+        w = table.weight
+        table.weight = nn.Parameter(torch.cat([w.detach(), added.to(w.device, w.dtype)]))
+        table.num_embeddings = len(table.weight)
+
+
+@torch.no_grad()
+def output_word_probabilities(model: CBOW, context: list[int]) -> torch.Tensor:
+    """gensim's predict_output_word: P(w | context) (V,) as a softmax over the whole vocabulary
+    of the output vectors (syn1neg) scored against the context's mean (or sum) vector."""
+    syn0, syn1neg = model.in_embed.weight, model.out_embed.weight
+    hidden = syn0[torch.tensor(context, device=syn0.device)].sum(0)  # (D,)
+    if model.cbow_mean:
+        hidden = hidden / len(context)
+    return torch.softmax((syn1neg @ hidden).double(), 0)
+
+
 def _row_sums(inverse: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor:
     """Sums of `values` (N, ...) per row, `inverse` (N,) naming each value's row in 0..rows-1."""
     return values.new_zeros((rows, *values.shape[1:])).index_add_(0, inverse, values)

@@ -4,6 +4,9 @@ build_vocab_from_freq, train (callbacks), predict_output_word, wv, save, load, r
 It is a facade: the corpus becomes ids in `w2v.corpus.encoding.prepare`, the tables train in
 `loop`, files are `checkpoint`'s. What it keeps is what users read back (the settings, the
 vocabulary, the tables, the epoch history) and gensim's callbacks, fired between epochs.
+
+One idea at over 400 lines: gensim's `Word2Vec` surface, whose methods users expect on one
+object; most of the length is their docstrings and the checks of their arguments.
 """
 
 import contextlib
@@ -14,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from w2v.corpus.encoding import EncodedCorpus, encode, prepare
 from w2v.corpus.readers import check_sentences, open_corpus
@@ -41,7 +43,7 @@ from w2v.training.loop import (
     make_plan,
     train,
 )
-from w2v.training.model import CBOW, init_input_vectors
+from w2v.training.model import CBOW, grow_tables, output_word_probabilities
 from w2v.training.runtime import (
     epoch_seed,
     make_optimizer,
@@ -233,21 +235,11 @@ class Word2Vec:
                            "or raise min_count") from e
 
     def _grow_model(self, old: int) -> None:
-        """Append rows for words old.. : input rows uniform in +-0.5/dim as word2vec.c starts
-        them (drawn from a generator seeded by (seed, old)), output rows zero."""
-        vocab, m = self._built()
-        added = len(vocab) - old
-        if added == 0:
-            return
-        dim = m.in_embed.weight.shape[1]
+        """Rows for words old.. , their input vectors drawn from a generator seeded by (seed,
+        old) so that a seeded update is repeatable."""
+        vocab, model = self._built()
         generator = torch.Generator().manual_seed(epoch_seed(self.config.seed, old, 1))
-        fresh = {m.in_embed: init_input_vectors(added, dim, generator),
-                 m.out_embed: torch.zeros(added, dim)}
-        with torch.no_grad():
-            for table, rows in fresh.items():
-                w = table.weight
-                table.weight = nn.Parameter(torch.cat([w.detach(), rows.to(w.device, w.dtype)]))
-                table.num_embeddings = len(vocab)
+        grow_tables(model, len(vocab) - old, generator)
 
     def train(self, corpus_iterable=None, corpus_file=None, total_examples: int | None = None,
               total_words: int | None = None, epochs: int | None = None,
@@ -381,14 +373,9 @@ class Word2Vec:
                 ids.append(vocab.index[w])
         if not ids:
             return None
-        with torch.no_grad():
-            syn0, syn1neg = model.in_embed.weight, model.out_embed.weight
-            hidden = syn0[torch.tensor(ids, device=syn0.device)].sum(0)
-            if self.config.cbow_mean:
-                hidden = hidden / len(ids)
-            probs = torch.softmax((syn1neg @ hidden).double(), 0)
-            k = len(probs) if topn is None else max(min(int(topn), len(probs)), 0)
-            top_p, top_i = torch.topk(probs, k)
+        probs = output_word_probabilities(model, ids)  # (V,)
+        k = len(probs) if topn is None else max(min(int(topn), len(probs)), 0)
+        top_p, top_i = torch.topk(probs, k)
         return [(vocab.words[i], p) for i, p in zip(top_i.tolist(), top_p.tolist(), strict=True)]
 
     @property

@@ -4,6 +4,10 @@ Names, argument orders, defaults and return shapes follow `gensim.models.KeyedVe
 arithmetic mirrors gensim's step for step (float32 vectors divided by float32 norms, float64
 weighted means), so rankings agree with gensim's down to near-ties. Only numpy is imported: the
 query side must load fast and run where torch is not installed.
+
+One idea at over 400 lines: gensim's `KeyedVectors` surface, which users expect on one class.
+What is not a query lives elsewhere and is delegated: files (`word2vec_format`, `native`) and
+evaluation (`evaluate`).
 """
 
 from __future__ import annotations
