@@ -108,3 +108,34 @@ def test_vectors_load_query_evaluate_convert_and_serve_without_torch(tmp_path):
                           env={"PYTHONPATH": SRC}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok")
+
+
+def module_graph() -> dict[str, set[str]]:
+    """w2v's modules (packages' __init__ left out: they only re-export) and the w2v modules
+    each imports, at its top or inside a function."""
+    names = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts): p
+             for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
+    graph = {}
+    for name, path in names.items():
+        graph[name] = {m for m in imports(path) if m in names and m != name}
+    return graph
+
+
+def test_no_module_imports_itself_through_others():
+    graph = module_graph()
+    assert {"w2v.vectors.formats", "w2v.training.word2vec"} <= set(graph)
+    cycles, done = [], set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycles.append(" -> ".join(trail[trail.index(name):] + [name]))
+            return
+        if name in done:  # every way on from here was followed already
+            return
+        for other in sorted(graph[name]):
+            visit(other, trail + [name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert cycles == []
