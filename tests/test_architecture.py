@@ -139,3 +139,12 @@ def test_no_module_imports_itself_through_others():
     for name in sorted(graph):
         visit(name, [])
     assert cycles == []
+
+
+def test_the_installed_command_points_at_the_cli():
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())["project"]
+    module, _, function = project["scripts"]["w2v"].partition(":")
+    assert getattr(importlib.import_module(module), function).__module__ == "w2v.apps.cli"
