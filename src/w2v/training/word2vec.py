@@ -53,8 +53,6 @@ from w2v.training.runtime import (
 from w2v.vectors.keyedvectors import KeyedVectors
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
-# gensim's CallbackAny2Vec methods, in the order train() fires them.
-CALLBACK_METHODS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
 TOTALS_TOLERANCE = 0.1  # train(total_examples=, total_words=) further off than this: a warning
 
 

@@ -14,13 +14,12 @@ from w2v.vectors.native import (
     NATIVE_MAX_HEADER,
     NATIVE_METADATA,
     read_native,
-    read_native_extra,
     write_native,
 )
 from w2v.vectors.word2vec_format import parse_header, read_head, read_word2vec, write_word2vec
 
 __all__ = ["FORMATS", "NATIVE_METADATA", "SUFFIX_FORMATS", "detect_format", "format_from_suffix",
-           "load_vectors", "read_native", "read_native_extra", "read_word2vec", "save_vectors",
+           "load_vectors", "read_native", "read_word2vec", "save_vectors",
            "write_native", "write_word2vec"]
 
 FORMATS = ("native", "binary", "text")

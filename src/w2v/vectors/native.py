@@ -164,16 +164,6 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
     return words, vectors, counts
 
 
-def read_native_extra(path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
-    """The extra float32 tables `names` of a native file and its metadata strings."""
-    try:
-        with open(path, "rb") as f:
-            header, data_start, data_size = native_header(path, f)
-            return _tables(path, f, header, data_start, data_size, names), header["__metadata__"]
-    except OSError as err:
-        raise read_error(path, err) from err
-
-
 def read_native_model(path):
     """Everything in a native file through one open: (words, vectors, counts or None, every
     other float32 table by name, metadata strings); what a saved model or a checkpoint holds."""
