@@ -1,75 +1,130 @@
-"""The batched update on a GPU: words/s and accuracy against batch size, beside the CPU kernel.
+"""The fused Triton kernel on a GPU: equality with the reference, words/s, accuracy; the batched
+path beside it. Needs nothing but the repository and a folder of data (no network, no gensim).
 
-    python benchmarks/gpu.py [--device cuda] [--batch-sizes 1024,16384,65536] [--epochs 5]
+    python benchmarks/gpu.py --data DIR [--out gpu.json] [--segments 16,64,256] [--epochs 5]
 
-On the text8-like corpus with CBOW defaults: first the compiled CPU kernel (the quality
-reference, on all cores), then `update="batched"` on `--device` once per batch size. Each run is
-timed from inside (vocabulary, then training; the first GPU run also warms the device up before
-its clock starts) and scored (analogy questions-words 30k, WordSim-353, SimLex-999). Words/s
-counts raw corpus words, and kept words (after subsampling) beside them. Prints a markdown table.
-Without the device it says so and stops; `--device cpu --epochs 1` runs the same path on a CPU.
+DIR holds what the run reads, copied there beforehand (e.g. into a git-ignored `data/` of the
+repository): `enwiki2015_text8like.txt` (the decompressed text8-like corpus) and the evaluation
+files `w2v download` fetches (questions-words.txt, wordsim353.tsv, simlex999.txt); it becomes
+$W2V_HOME, where w2v looks for both. In order, each timed from inside (training only, after a
+warm-up launch off the clock):
+1. versions and device name;
+2. the one-program equality check of `tests/test_fused.py` on a tiny corpus, on the GPU;
+3. words/s of CBOW and skip-gram, one epoch each, at each segment length (kept words per
+   program: fewer programs as it grows);
+4. five epochs of CBOW at the fastest segment length, scored (analogy questions-words 30k,
+   WordSim-353, SimLex-999);
+5. one epoch of the batched path at batch 16,384 and 65,536.
+Words/s counts raw corpus words. Writes the results as JSON to --out and prints a table.
 """
 
 import argparse
+import json
 import os
+import platform
 import sys
 import time
+from pathlib import Path
 
-from common import machine, scores, text8like
+HERE = Path(__file__).resolve().parent
 
 
 def run(epochs: int, **options) -> dict:
+    import torch
+
     from w2v import Word2Vec
+    from w2v.apps.datasets import cache_dir
 
-    model = Word2Vec(epochs=epochs, **options)
+    model = Word2Vec(epochs=epochs, device="cuda", **options)
+    model.build_vocab(corpus_file=cache_dir() / "enwiki2015_text8like.txt")
+    torch.cuda.synchronize()
     t0 = time.perf_counter()
-    model.build_vocab(corpus_file=text8like())
-    t1 = time.perf_counter()
     model.train()
-    if options.get("device", "cpu").startswith("cuda"):
-        import torch
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return {"train_s": seconds, "raw_words_per_s": model.vocab.corpus_words * epochs / seconds,
+            "loss": model.epoch_losses, "model": model}
 
-        torch.cuda.synchronize()
-    t2 = time.perf_counter()
-    return {"vocab_s": t1 - t0, "train_s": t2 - t1,
-            "raw": model.vocab.corpus_words * epochs,
-            "kept": sum(h.examples for h in model.history), **scores(model.wv)}
+
+def equality() -> bool:
+    """tests/test_fused.py's one-program check, on the GPU."""
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    os.environ.pop("TRITON_INTERPRET", None)
+    import test_fused
+
+    from w2v.training.kernels import fused
+
+    ids, sentence, keep, noise, syn0, syn1 = test_fused.tiny()
+    options = dict(window=3, negative=4, sg=False, cbow_mean=True, shrink_windows=True,
+                   alpha_start=0.05, alpha_end=0.01, words_done=40.0, total_words=400.0,
+                   seed=12345678901)
+    ref0, ref1 = syn0.copy(), syn1.copy()
+    _, ref_examples = test_fused.reference(ref0, ref1, ids, sentence, keep, noise, **options)
+    t0, t1 = torch.from_numpy(syn0).cuda(), torch.from_numpy(syn1).cuda()
+    _, examples = fused.train_chunk(t0, t1, *(torch.from_numpy(a).cuda() for a in
+                                              (ids, sentence, keep, noise)), True,
+                                    segment=len(ids), **options)
+    return (int(examples) == ref_examples and np.allclose(t0.cpu().numpy(), ref0, atol=1e-5)
+            and np.allclose(t1.cpu().numpy(), ref1, atol=1e-5))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument("--batch-sizes", default="1024,16384,65536")
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--out", default="gpu.json")
+    parser.add_argument("--segments", default="16,64,256")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--skip-kernel", action="store_true", help="no CPU reference run")
     args = parser.parse_args()
+    os.environ["W2V_HOME"] = str(args.data.resolve())
 
     import torch
+    import triton
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
+    from w2v.training.kernels import fused
+
+    if not torch.cuda.is_available():
         raise SystemExit(f"no CUDA device here (torch {torch.__version__}): nothing to measure")
-    name = (torch.cuda.get_device_name(args.device) if args.device.startswith("cuda")
-            else machine())
-    rows = {}
-    if not args.skip_kernel:
-        rows["kernel, CPU"] = run(args.epochs, update="kernel", device="cpu")
-        print(f"kernel: {rows['kernel, CPU']}", file=sys.stderr, flush=True)
-    if args.device.startswith("cuda"):  # CUDA context, allocator and kernels, off the clock
-        run(1, update="batched", device=args.device, max_final_vocab=1000)
-    for size in (int(b) for b in args.batch_sizes.split(",")):
-        label = f"batched {size:,}, {args.device}"
-        rows[label] = run(args.epochs, update="batched", device=args.device, batch_size=size)
-        print(f"{label}: {rows[label]}", file=sys.stderr, flush=True)
+    result: dict = {"torch": torch.__version__, "triton": triton.__version__,
+                    "python": platform.python_version(), "device": torch.cuda.get_device_name(),
+                    "equal_to_reference": equality(), "runs": {}}
+    print(f"{result['device']}: equal to the reference: {result['equal_to_reference']}",
+          file=sys.stderr, flush=True)
+    run(1, update="fused", max_final_vocab=1000)  # compiles the kernels, off the clock
+    speeds = {}
+    for segment in (int(s) for s in args.segments.split(",")):
+        fused.SEGMENT_WORDS = segment
+        for sg in (0, 1):
+            label = f"fused {'skip-gram' if sg else 'CBOW'}, segment {segment}"
+            r = run(1, update="fused", sg=sg)
+            r.pop("model")
+            result["runs"][label] = r
+            speeds[(segment, sg)] = r["raw_words_per_s"]
+            print(f"{label}: {r}", file=sys.stderr, flush=True)
+    best = max((s for s, sg in speeds if sg == 0), key=lambda s: speeds[(s, 0)])
+    fused.SEGMENT_WORDS = best
+    sys.path.insert(0, str(HERE))
+    from common import scores
 
-    print(f"\ntext8-like corpus, CBOW defaults, {args.epochs} epochs; device: {name}; "
-          f"CPU: {machine()}")
-    print(f"command: python benchmarks/{' '.join([os.path.basename(__file__), *sys.argv[1:]])}\n")
-    print("| run | train s | raw words/s | kept words/s | analogy % | WS-353 rho | SimLex rho |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, r in rows.items():
-        print(f"| {label} | {r['train_s']:.1f} | {r['raw'] / r['train_s']:,.0f} | "
-              f"{r['kept'] / r['train_s']:,.0f} | {100 * r['analogy']:.2f} | "
-              f"{r['wordsim353']:.3f} | {r['simlex999']:.3f} |")
+    r = run(args.epochs, update="fused")
+    r.update(scores(r.pop("model").wv))
+    result["runs"][f"fused CBOW, segment {best}, {args.epochs} epochs"] = r
+    for size in (16384, 65536):
+        r = run(1, update="batched", batch_size=size)
+        r.pop("model")
+        result["runs"][f"batched {size:,}"] = r
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(f"\n{result['device']}, torch {result['torch']}, triton {result['triton']}; "
+          f"equal to the reference: {result['equal_to_reference']}")
+    print(f"command: python benchmarks/{' '.join([Path(__file__).name, *sys.argv[1:]])}\n")
+    print("| run | train s | raw words/s | analogy % | WS-353 | SimLex |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, r in result["runs"].items():
+        quality = (f"{100 * r['analogy']:.2f} | {r['wordsim353']:.3f} | {r['simlex999']:.3f}"
+                   if "analogy" in r else " | | ")
+        print(f"| {label} | {r['train_s']:.1f} | {r['raw_words_per_s']:,.0f} | {quality} |")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from w2v.errors import W2VError
 
 OPTIMIZERS = ("sgd", "adam", "sparseadam", "rmsprop", "adagrad")
-UPDATES = ("auto", "kernel", "batched", "autograd")
+UPDATES = ("auto", "kernel", "fused", "batched", "autograd")
 
 
 def _opt(default, help, group, **extra):
@@ -94,7 +94,8 @@ class TrainConfig:
         "auto",
         "kernel: word2vec.c's loop compiled, lock-free threads (CPU); batched: the same update "
         "on batches of tensors (any device); autograd: loss.backward() and --optimizer; "
-        "auto: kernel on CPU, batched on GPU",
+        "fused: word2vec.c's loop as one Triton kernel per chunk (CUDA GPU); "
+        "auto: kernel on CPU, fused on GPU (batched where triton is missing)",
         "optimisation",
         choices=UPDATES,
     )
@@ -158,7 +159,7 @@ class TrainConfig:
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
         for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "null_word"):
             _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
-        if self.hs and self.update in ("batched", "autograd"):
+        if self.hs and self.update in ("fused", "batched", "autograd"):
             raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel "
                            f"only, not update={self.update!r}: use update='auto' or 'kernel', "
                            "or negative sampling (hs=0)")

@@ -166,18 +166,20 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     """The Plan of training `model` on `corpus` with `config` (its epochs are the call's)."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
-    kernel = update == "kernel"
+    kernel, walkers = update == "kernel", update in ("kernel", "fused")
     tree = (huffman_tree(vocab.counts) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
     keep = torch.from_numpy(keep_probability(vocab.counts, config.sample))
     noise = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent))
-    sampling = Sampling(keep.float() if kernel else keep.to(device),
-                        noise if kernel else noise.to(device, torch.int64),
+    # The kernels that walk the corpus read float32 probabilities and an int32 table; the
+    # batched path indexes with int64.
+    sampling = Sampling(keep.float().to(device) if walkers else keep.to(device),
+                        noise.to(device) if walkers else noise.to(device, torch.int64),
                         *map(torch.from_numpy, tree))
     if not kernel and (config.workers or sync is not None):
         torch.set_num_threads(local_threads(config.workers))
     size = (config.sync_words if sync is not None
-            else chunk_words(len(corpus), MAX_CHUNK_WORDS if kernel else CHUNK_TOKENS))
+            else chunk_words(len(corpus), MAX_CHUNK_WORDS if walkers else CHUNK_TOKENS))
     return Plan(config, update, sampling,
                 config.alpha if start_alpha is None else start_alpha,
                 config.min_alpha if end_alpha is None else end_alpha,
@@ -205,6 +207,8 @@ def train(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State, progress
     progress = Progress(plan.total_words, stream=progress_stream, start_words=done_before)
     if plan.update == "kernel":
         return train_kernel(model, corpus, plan, state, progress, checkpoints, sync)
+    if plan.update == "fused":
+        return train_fused(model, corpus, plan, state, progress, checkpoints, sync)
     return train_batched(model, corpus, plan, state, progress, checkpoints, sync, optimizer)
 
 
@@ -233,13 +237,86 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                 words = float(len(chunk.ids))
             stop = account(plan, state, chunk, loss, examples, words,
                            time.perf_counter() - t0, sync, checkpoints)
-            progress.update(chunk.done + words, epoch + 1, c.epochs,
-                            state.position.loss_sum / max(state.position.examples, 1),
-                            plan.alpha(chunk.done + words))
+            show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, None, stop=stop)
         yield end_epoch(plan, state, len(corpus), checkpoints, sync, None)
     progress.close()
+
+
+def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
+                progress: Progress, checkpoints=None,
+                sync: TableSync | None = None) -> Iterator[EpochStats]:
+    """The fused GPU kernel's loop (`kernels/fused.py`): one launch per chunk, in which
+    thousands of programs walk the chunk word by word. A chunk's ids travel from pinned memory
+    while the one before it trains; its loss is read once, after it: the chunk's only wait."""
+    from w2v.training.kernels import fused
+
+    c, s = plan.config, plan.sampling
+    syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
+    varied = bool(len(s.noise) > 1 and s.noise[0] != s.noise[-1])  # once a call, not a chunk
+    for epoch in range(state.position.epoch, c.epochs):
+        chunks = pending_chunks(corpus, plan, state.position)
+        for chunk, ids, sentence in staged(chunks, syn0.device):
+            t0 = time.perf_counter()
+            loss, examples, words = 0.0, 0, 0.0
+            if ids is not None:
+                loss_sum, count = fused.train_chunk(
+                    syn0, syn1neg, ids, sentence, s.keep_prob, s.noise, varied,
+                    window=c.window, negative=c.negative, sg=bool(c.sg),
+                    cbow_mean=bool(c.cbow_mean), shrink_windows=c.shrink_windows,
+                    alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
+                    words_done=chunk.done, total_words=plan.total_words,
+                    seed=plan.seed(epoch, chunk.index))
+                loss, examples = float(loss_sum), int(count)
+                words = float(len(ids))
+            stop = account(plan, state, chunk, loss, examples, words,
+                           time.perf_counter() - t0, sync, checkpoints)
+            show(progress, plan, state, epoch, chunk.done + words)
+            if checkpoints is not None:
+                checkpoints.save_if_due(state, None, stop=stop)
+        yield end_epoch(plan, state, len(corpus), checkpoints, sync, None)
+    progress.close()
+
+
+def staged(chunks: Iterator[Chunk], device: torch.device):
+    """Each chunk with its ids and sentence numbers (N,) int32 on `device` (None for a rank's
+    empty share). On a GPU the next chunk's copy is issued from pinned memory on a stream of
+    its own before the current chunk is handed over, so it travels while the current one
+    trains; the training stream waits for each copy's event, not for the whole copy stream."""
+    copy = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    def stage(chunk: Chunk):
+        if chunk.ids is None:
+            return chunk, None, None, None
+        sentence = np.repeat(np.arange(len(chunk.starts) - 1, dtype=np.int32),
+                             np.diff(chunk.starts))
+        host = [torch.from_numpy(chunk.ids), torch.from_numpy(sentence)]
+        if copy is None:
+            return chunk, host[0], host[1], None
+        with torch.cuda.stream(copy):
+            ids, sent = (t.pin_memory().to(device, non_blocking=True) for t in host)
+            arrived = torch.cuda.Event()
+            arrived.record(copy)
+        return chunk, ids, sent, arrived
+
+    def hand_over(item):
+        chunk, ids, sent, arrived = item
+        if arrived is not None:
+            current = torch.cuda.current_stream(device)
+            current.wait_event(arrived)
+            ids.record_stream(current)
+            sent.record_stream(current)
+        return chunk, ids, sent
+
+    ahead = None
+    for chunk in chunks:
+        item = stage(chunk)
+        if ahead is not None:
+            yield hand_over(ahead)
+        ahead = item
+    if ahead is not None:
+        yield hand_over(ahead)
 
 
 def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
@@ -274,13 +351,17 @@ def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                                         / max(state.position.examples + examples, 1), alpha)
             stop = account(plan, state, chunk, float(loss_sum), examples, words,
                            time.perf_counter() - t0, sync, checkpoints)
-            progress.update(chunk.done + words, epoch + 1, c.epochs,
-                            state.position.loss_sum / max(state.position.examples, 1),
-                            plan.alpha(chunk.done + words))
+            show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, optimizer, stop=stop)
         yield end_epoch(plan, state, len(corpus), checkpoints, sync, optimizer)
     progress.close()
+
+
+def show(progress: Progress, plan: Plan, state: State, epoch: int, done: float) -> None:
+    """The progress line after a chunk: the epoch's mean loss so far, the learning rate now."""
+    progress.update(done, epoch + 1, plan.config.epochs,
+                    state.position.loss_sum / max(state.position.examples, 1), plan.alpha(done))
 
 
 def step(model: CBOW, batch, alpha: float, optimizer, damp: bool) -> torch.Tensor:

@@ -1,6 +1,9 @@
 """What a `TrainConfig` becomes on this machine: the device, the update method that "auto" picks,
 the torch optimizer of the autograd path, and the seeds of every random draw."""
 
+import os
+import warnings
+
 import torch
 
 from w2v.errors import W2VError
@@ -33,7 +36,23 @@ def resolve_update(update: str, device: torch.device, hs: bool = False) -> str:
 
 def _resolve_update(update: str, device: torch.device) -> str:
     if update == "kernel" and device.type != "cpu":
-        raise W2VError(f"update='kernel' runs on the CPU only; use update='batched' on {device}")
+        raise W2VError(f"update='kernel' runs on the CPU only; use update='fused' or 'batched' "
+                       f"on {device}")
+    if update == "fused" and device.type != "cuda" and not os.environ.get("TRITON_INTERPRET"):
+        raise W2VError(f"update='fused' runs on a CUDA GPU, not {device} (or on the CPU under "
+                       "TRITON_INTERPRET=1, slowly, for tests): use update='auto'")
+    if update in ("auto", "fused") and device.type == "cuda":
+        why = fused_unavailable()
+        if why is None:
+            return "fused"
+        if update == "fused":
+            raise W2VError(f"update='fused' needs triton, which {why}; install triton (PyTorch's "
+                           "CUDA builds carry it) or use update='batched'")
+        warnings.warn(f"the fused GPU kernel is unavailable (triton {why}); training uses the "
+                      "slower batched tensor path", stacklevel=4)
+        return "batched"
+    if update == "fused":
+        return "fused"
     if update in ("auto", "kernel") and device.type == "cpu":
         if cpu_kernel() is not None:
             return "kernel"
@@ -41,6 +60,15 @@ def _resolve_update(update: str, device: torch.device) -> str:
             raise W2VError("update='kernel' needs the compiled CPU kernel, which did not build; "
                            "install a C++ compiler and ninja, or use update='batched'")
     return "batched" if update in ("auto", "kernel") else update
+
+
+def fused_unavailable() -> str | None:
+    """Why the fused Triton kernel cannot be loaded here, or None when it can."""
+    try:
+        import w2v.training.kernels.fused  # noqa: F401
+    except Exception as error:  # a missing or broken triton surfaces as several types
+        return f"could not be imported ({type(error).__name__}: {error})"
+    return None
 
 
 def uses_sparse_gradients(config: TrainConfig) -> bool:

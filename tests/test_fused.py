@@ -1,0 +1,168 @@
+"""The fused Triton kernel, run on the CPU by Triton's interpreter: with one program it repeats a
+plain numpy transcription of its loop draw for draw; with many programs a small corpus trains."""
+
+import os
+
+os.environ["TRITON_INTERPRET"] = "1"  # before triton reads it: the kernel runs on the CPU
+
+import numpy as np
+import pytest
+import torch
+
+fused = pytest.importorskip("w2v.training.kernels.fused")
+
+M = 0xFFFFFFFF
+
+
+def mix32(x: int) -> int:
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & M
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & M
+    return x ^ (x >> 16)
+
+
+def draw(key: int, position: int, stream: int) -> int:
+    return mix32((mix32(key ^ mix32(position)) + stream) & M)
+
+
+def reference(syn0, syn1, ids, sentence, keep_prob, noise, *, window, negative, sg, cbow_mean,
+              shrink_windows, alpha_start, alpha_end, words_done, total_words, seed):
+    """The kernel's loop, one word after another, in numpy: returns (loss, examples)."""
+    key = fused.chunk_key(seed)
+    u = np.array([(draw(key, i, 0) >> 8) * (1.0 / 16777216.0) for i in range(len(ids))],
+                 dtype=np.float32)
+    kept = u < keep_prob[ids]
+    tok, sent = ids[kept], sentence[kept]
+    n, raw = len(tok), float(len(ids))
+    varied = len(noise) > 1 and noise[0] != noise[-1]
+    loss, examples = 0.0, 0
+
+    def noise_word(p, stream, word):
+        t = noise[draw(key, p, stream) % len(noise)]
+        attempt = 1
+        while t == word and varied and attempt < fused.MAX_REDRAWS:
+            t = noise[draw(key, p, stream + attempt * fused.REDRAW) % len(noise)]
+            attempt += 1
+        return t
+
+    def learn(h, target, label, alpha):
+        nonlocal loss
+        out = syn1[target]
+        f = float(np.dot(h, out))
+        loss += max(-f if label else f, 0.0) + np.log1p(np.exp(-abs(f)))
+        g = (float(label) - 1.0 / (1.0 + np.exp(-f))) * alpha
+        if abs(f) >= 6.0 and (f >= 0) == label:
+            g = 0.0
+        err = np.float32(g) * out
+        syn1[target] += np.float32(g) * h
+        return err
+
+    for p in range(n):
+        word, s = tok[p], sent[p]
+        alpha = alpha_start - (alpha_start - alpha_end) * min(
+            (words_done + raw * p / n) / total_words, 1.0)
+        reach = 1 + draw(key, p, 1) % window if shrink_windows else window
+        slots = [slot for slot in range(2 * window + 1)
+                 if slot != window and 0 <= p + slot - window < n
+                 and abs(slot - window) <= reach and sent[p + slot - window] == s]
+        if sg:
+            for slot in slots:
+                ctx = tok[p + slot - window]
+                h = syn0[ctx].copy()
+                err = learn(h, word, True, alpha)
+                for d in range(negative):
+                    err += learn(h, noise_word(p, 2 + slot * negative + d, word), False, alpha)
+                syn0[ctx] += err
+                examples += 1
+        elif slots:
+            h = sum(syn0[tok[p + slot - window]] for slot in slots)
+            if cbow_mean:
+                h = h / np.float32(len(slots))
+            err = learn(h, word, True, alpha)
+            for d in range(negative):
+                err += learn(h, noise_word(p, 2 + d, word), False, alpha)
+            for slot in slots:
+                syn0[tok[p + slot - window]] += err
+            examples += 1
+    return loss, examples
+
+
+def tiny(seed: int = 0, words: int = 160, vocab: int = 12, dim: int = 8):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(vocab, size=words).astype(np.int32)
+    sentence = np.repeat(np.arange(4), words // 4).astype(np.int32)
+    keep = np.where(np.arange(vocab) < 2, 0.5, 1.0).astype(np.float32)  # words 0, 1 subsampled
+    noise = np.repeat(np.arange(vocab), 1 + np.arange(vocab)[::-1]).astype(np.int32)
+    syn0 = rng.uniform(-0.5 / dim, 0.5 / dim, size=(vocab, dim)).astype(np.float32)
+    syn1 = rng.normal(0, 0.1, size=(vocab, dim)).astype(np.float32)
+    return ids, sentence, keep, noise, syn0, syn1
+
+
+@pytest.mark.parametrize("sg, cbow_mean, shrink", [(0, True, True), (0, False, False),
+                                                   (1, True, True)])
+def test_one_program_repeats_the_reference(sg, cbow_mean, shrink):
+    ids, sentence, keep, noise, syn0, syn1 = tiny()
+    options = dict(window=3, negative=4, sg=bool(sg), cbow_mean=cbow_mean,
+                   shrink_windows=shrink, alpha_start=0.05, alpha_end=0.01, words_done=40.0,
+                   total_words=400.0, seed=12345678901)
+    ref0, ref1 = syn0.copy(), syn1.copy()
+    ref_loss, ref_examples = reference(ref0, ref1, ids, sentence, keep, noise, **options)
+    t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)
+    loss, examples = fused.train_chunk(
+        t0, t1, torch.from_numpy(ids), torch.from_numpy(sentence), torch.from_numpy(keep),
+        torch.from_numpy(noise), True, segment=len(ids), **options)
+    assert int(examples) == ref_examples > 0
+    assert float(loss) == pytest.approx(ref_loss, rel=1e-4)
+    np.testing.assert_allclose(t0.numpy(), ref0, atol=1e-5)
+    np.testing.assert_allclose(t1.numpy(), ref1, atol=1e-5)
+
+
+def test_many_programs_train_a_small_corpus():
+    # Two topics of six words each; a sentence uses one topic only. After training, a word's
+    # nearest neighbour shares its topic, and the loss has fallen. (Kept small: the interpreter
+    # takes tens of milliseconds a word.)
+    rng = np.random.default_rng(1)
+    vocab, dim, length = 12, 8, 10
+    topics = rng.integers(2, size=60)
+    ids = np.concatenate([rng.integers(6, size=length) + 6 * t for t in topics]).astype(np.int32)
+    sentence = np.repeat(np.arange(len(topics)), length).astype(np.int32)
+    keep = np.ones(vocab, dtype=np.float32)
+    noise = np.repeat(np.arange(vocab), 10).astype(np.int32)
+    syn0 = torch.from_numpy(rng.uniform(-0.5 / dim, 0.5 / dim, (vocab, dim)).astype(np.float32))
+    syn1 = torch.zeros(vocab, dim)
+    losses = []
+    for epoch in range(3):
+        loss, examples = fused.train_chunk(
+            syn0, syn1, torch.from_numpy(ids), torch.from_numpy(sentence),
+            torch.from_numpy(keep), torch.from_numpy(noise), True, window=2, negative=2,
+            sg=False, cbow_mean=True, shrink_windows=True, alpha_start=0.1, alpha_end=0.1,
+            words_done=0.0, total_words=1.0, seed=epoch, segment=16)
+        losses.append(float(loss) / int(examples))
+    assert losses[-1] < losses[0]
+    unit = torch.nn.functional.normalize(syn0, dim=1)
+    cosine = unit @ unit.T
+    cosine.fill_diagonal_(-2)
+    nearest = cosine.argmax(1)
+    assert (nearest // 6 == torch.arange(vocab) // 6).float().mean() >= 0.9
+
+
+def test_word2vec_trains_through_the_fused_loop():
+    from w2v import Word2Vec
+
+    sentences = [["the", "cat", "sat", "on", "the", "mat"], ["a", "dog"], ["alone"],
+                 ["the", "dog", "sat"]] * 5
+    model = Word2Vec(sentences, update="fused", device="cpu", vector_size=8, window=2,
+                     negative=2, min_count=1, sample=0, epochs=2, seed=3)
+    # Without subsampling every word of a sentence of two or more words is one CBOW example.
+    assert [h.examples for h in model.history] == [5 * (6 + 2 + 3)] * 2
+    assert all(np.isfinite(h.loss) for h in model.history)
+    assert model.history[1].loss < model.history[0].loss
+
+
+def test_fused_refuses_the_cpu_outside_the_interpreter(monkeypatch):
+    from w2v import W2VError, Word2Vec
+
+    monkeypatch.delenv("TRITON_INTERPRET")
+    with pytest.raises(W2VError, match="runs on a CUDA GPU"):
+        Word2Vec([["a", "b"]] * 3, update="fused", device="cpu", min_count=1)
