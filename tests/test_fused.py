@@ -166,3 +166,43 @@ def test_fused_refuses_the_cpu_outside_the_interpreter(monkeypatch):
     monkeypatch.delenv("TRITON_INTERPRET")
     with pytest.raises(W2VError, match="runs on a CUDA GPU"):
         Word2Vec([["a", "b"]] * 3, update="fused", device="cpu", min_count=1)
+
+
+def test_a_chunk_waits_for_the_device_once(monkeypatch):
+    """Reading a tensor's value on the host is where a GPU run waits; count those reads. Per
+    train() call the loop reads one flag of the noise table; per chunk the loss and the example
+    count, after the chunk, and nothing else."""
+    from w2v import Word2Vec
+
+    model = Word2Vec(vector_size=8, window=2, negative=2, min_count=1, epochs=3, seed=3,
+                     update="fused", device="cpu")
+    model.build_vocab([["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "sat"]] * 4)
+    reads = []
+    for name in ("__float__", "__int__", "__bool__", "__index__", "item", "tolist"):
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _real=real, _name=name):
+            reads.append(_name)
+            return _real(self, *args)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    model.train()
+    chunks = len(model.trace)
+    assert chunks == 3  # one chunk an epoch on so small a corpus
+    assert sorted(reads) == sorted(["__bool__"] + ["__float__", "__int__"] * chunks)
+
+
+def test_cuda_defaults_to_fused_and_falls_back_with_one_warning(monkeypatch):
+    from w2v import W2VError
+    from w2v.training import runtime
+
+    cuda = torch.device("cuda")  # a name only: nothing here touches a GPU
+    assert runtime.resolve_update("auto", cuda) == "fused"
+    with pytest.raises(W2VError, match="hierarchical softmax"):
+        runtime.resolve_update("auto", cuda, hs=True)
+    monkeypatch.setattr(runtime, "fused_unavailable",
+                        lambda: "could not be imported (ImportError: no triton)")
+    with pytest.warns(UserWarning, match="batched tensor path"):
+        assert runtime.resolve_update("auto", cuda) == "batched"
+    with pytest.raises(W2VError, match="needs triton"):
+        runtime.resolve_update("fused", cuda)
