@@ -63,22 +63,22 @@ def run(epochs: int, **options) -> dict:
 
 
 def equality() -> bool:
-    """tests/test_fused.py's one-program check, on the GPU."""
+    """tests/test_fused.py's one-program check, on the GPU (its numpy reference needs no
+    pytest)."""
     import numpy as np
     import torch
 
     sys.path.insert(0, str(HERE.parent / "tests"))
-    os.environ.pop("TRITON_INTERPRET", None)
-    import test_fused
+    from fused_reference import reference, tiny
 
     from w2v.training.kernels import fused
 
-    ids, sentence, keep, noise, syn0, syn1 = test_fused.tiny()
+    ids, sentence, keep, noise, syn0, syn1 = tiny()
     options = dict(window=3, negative=4, sg=False, cbow_mean=True, shrink_windows=True,
                    alpha_start=0.05, alpha_end=0.01, words_done=40.0, total_words=400.0,
                    seed=12345678901)
     ref0, ref1 = syn0.copy(), syn1.copy()
-    _, ref_examples = test_fused.reference(ref0, ref1, ids, sentence, keep, noise, **options)
+    _, ref_examples = reference(ref0, ref1, ids, sentence, keep, noise, **options)
     t0, t1 = torch.from_numpy(syn0).cuda(), torch.from_numpy(syn1).cuda()
     _, examples = fused.train_chunk(t0, t1, *(torch.from_numpy(a).cuda() for a in
                                               (ids, sentence, keep, noise)), True,
