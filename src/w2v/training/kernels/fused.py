@@ -1,7 +1,8 @@
 """The fused GPU training kernel, in Triton: word2vec.c's loop, thousands of walkers at a time.
 
-One launch trains a chunk of the corpus. Each program walks a segment of it word by word as
-word2vec.c's thread walks a sentence: the shrunk window, the context sum (CBOW) or each pair
+A chunk of about a million words is two launches (subsampling, then training) and three small
+tensor operations between them. In the training launch each program walks a segment of the
+chunk word by word as word2vec.c's thread walks a sentence: the shrunk window, the context sum (CBOW) or each pair
 (skip-gram), noise words from the unigram table (redrawn when equal to the target), the dot
 products, word2vec.c's update with its ±6 rule, and the exact loss. Rows are updated in place
 with atomic adds and no locks, so a program's update lands before its next word is read, as in
@@ -67,7 +68,7 @@ def _noise_word(noise, noise_size, key, p, stream, word, varied):
     """A noise word for target `word`, redrawn (on streams REDRAW apart) while it equals it."""
     size = tl.cast(noise_size, tl.uint32)
     t = tl.load(noise + (_draw(key, p, stream) % size).to(tl.int64))
-    attempt = 1
+    attempt = tl.full((), 1, tl.int32)  # typed: the compiler wants loop-carried types fixed
     while (t == word) & varied & (attempt < MAX_REDRAWS):
         t = tl.load(noise + (_draw(key, p, stream + attempt * REDRAW) % size).to(tl.int64))
         attempt += 1
@@ -118,8 +119,8 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
     hi = tl.minimum(lo + SEGMENT, n)
     offs = tl.arange(0, BLOCK_D)
     dmask = offs < D
-    loss = 0.0
-    examples = 0
+    loss = tl.full((), 0.0, tl.float32)  # typed, as the compiler wants loop-carried values
+    examples = tl.full((), 0, tl.int32)
     for p in range(lo, hi):
         word = tl.load(tok + p)
         sentence = tl.load(sent + p)
@@ -127,7 +128,7 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
         # falls with words processed.
         progress = tl.minimum((done + chunk_words * p / n) / total, 1.0)
         alpha = alpha_start - (alpha_start - alpha_end) * progress
-        reach = WINDOW
+        reach = tl.full((), WINDOW, tl.int32)
         if SHRINK:
             reach = 1 + (_draw(key, p, 1) % tl.cast(WINDOW, tl.uint32)).to(tl.int32)
         if SG:
@@ -151,7 +152,7 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
             # CBOW: the mean (or sum) of the context vectors predicts the centre word, and every
             # context word receives the full error, as in word2vec.c.
             h = tl.zeros((BLOCK_D,), tl.float32)
-            used = 0
+            used = tl.full((), 0, tl.int32)
             for slot in range(0, 2 * WINDOW + 1):
                 c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
                 ctx = tl.load(tok + c, mask=ok, other=0)
