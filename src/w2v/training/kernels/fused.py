@@ -1,12 +1,12 @@
 """The fused GPU training kernel, in Triton: word2vec.c's loop, thousands of walkers at a time.
 
 A chunk of about a million words is two launches (subsampling, then training) and three small
-tensor operations between them. In the training launch each program walks a segment of the
-chunk word by word as word2vec.c's thread walks a sentence: the shrunk window, the context sum
-(CBOW) or each pair (skip-gram), noise words from the unigram table (redrawn when equal to the
-target), the dot products, word2vec.c's update with its ±6 rule, and the exact loss. Rows are updated in place
-with atomic adds and no locks, so a program's update lands before its next word is read, as in
-word2vec.c; the staleness is that of the few thousand programs in flight, not of a batch.
+tensor operations between them. In the training launch each program walks a segment of the chunk
+word by word as word2vec.c's thread walks a sentence: the shrunk window, the context sum (CBOW)
+or each pair (skip-gram), noise words from the unigram table (redrawn when equal to the target),
+the dot products, word2vec.c's update with its ±6 rule, and the exact loss. Rows are updated in
+place with atomic adds and no locks, so a program's update lands before its next word is read,
+as in word2vec.c; the staleness is that of the few thousand programs in flight, not of a batch.
 Negative sampling only: hierarchical softmax stays with the CPU kernel (its per-word paths of
 varying length would serialise a program on pointer chasing for little gain).
 
