@@ -4,7 +4,9 @@ chunk to the last, and the small pieces they share.
 - `train_kernel` ("kernel", the default on CPU): word2vec.c's loop compiled
   (`kernels/w2v_cpu.cpp`), one call per chunk of whole sentences; inside it the learning rate
   falls word by word and `workers` threads update the shared tables without locks;
-- `train_batched` ("batched", the default on GPU, and "autograd"): batches of examples built
+- `train_fused` ("fused", the default on a CUDA GPU): the same loop as a Triton kernel
+  (`kernels/fused.py`), one training launch per chunk, thousands of programs walking it;
+- `train_batched` ("batched", the GPU fallback, and "autograd"): batches of examples built
   with tensor operations a chunk at a time, stepped by word2vec.c's update in place
   (`model.sgd_step`) or by `backward()` and a torch optimizer.
 
@@ -15,6 +17,9 @@ is due. Everything fixed for a train() call travels as one `Plan`; what changes 
 keeps. Each loop yields an epoch's `EpochStats` when the epoch ends, so that `Word2Vec` fires
 gensim's callbacks between epochs without the loop knowing of them. The learning rate decays
 linearly from `alpha` to `min_alpha` by corpus words processed, as in word2vec.c.
+
+One idea at over 400 lines: the loop. Its three versions sit side by side so that a reader can
+compare them step for step, with the dataclasses and small functions all three share.
 """
 
 import itertools
