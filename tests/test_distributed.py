@@ -14,7 +14,7 @@ import torch
 from test_cli import SRC
 
 from w2v import KeyedVectors, Word2Vec
-from w2v.training.distributed import RankLost, TableSync
+from w2v.training.distributed import RankLost, TableSync, local_threads
 
 SETTINGS = dict(vector_size=24, min_count=3, epochs=2, workers=1, seed=3, tokenize=True,
                 lowercase=True, sync_words=8192)
@@ -184,3 +184,13 @@ def test_a_sigterm_to_one_rank_stops_the_job_which_resumes_with_its_ranks(moby, 
     assert np.array_equal(v0, v1)
     stats = json.loads((tmp_path / "rank0.json").read_text())
     assert len(stats["losses"]) == 6 and stats["losses"][-1] < stats["losses"][0]
+
+
+def test_threads_follow_the_cpu_affinity_and_the_ranks_on_this_machine(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a machine larger than the mask
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert local_threads(0) == 6
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert local_threads(0) == 1
+    assert local_threads(3) == 3  # --workers always wins

@@ -107,7 +107,8 @@ class TrainConfig:
     seed: int = _opt(1, "seed for initialisation, subsampling, windows and noise", "optimisation")
     device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)", "optimisation")
     workers: int = _opt(
-        0, "CPU threads (0: one per core); with 1, a seeded kernel run is bit-for-bit repeatable",
+        0, "CPU threads (0: one per core this process may use); with 1, a seeded kernel run is "
+        "bit-for-bit repeatable",
         "optimisation",
     )
 

@@ -64,11 +64,15 @@ def world() -> int:
 
 
 def local_threads(workers: int) -> int:
-    """CPU threads per rank: `workers`, or this machine's cores shared among its ranks."""
+    """CPU threads per rank: `workers`, or the cores this process may use (the affinity that
+    taskset or a cluster scheduler sets, not every core of the machine) shared among the
+    machine's ranks."""
     if workers:
         return workers
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    return max(1, (os.cpu_count() or 1) // max(local, 1))
+    usable = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1)
+    return max(1, usable // max(local, 1))
 
 
 def share_vocab(vocab: Vocab | None, timeout_seconds: float) -> Vocab:
