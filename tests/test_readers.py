@@ -69,3 +69,21 @@ def test_bad_paths_give_one_clear_error(tmp_path, make):
         path.mkdir()
     with pytest.raises(W2VError, match="nope.txt"):
         LineSentence(path)
+
+
+def test_python_sentences_are_cut_like_a_files():
+    from w2v.corpus.readers import CutSentences
+
+    long = [f"w{i}" for i in range(25)]
+    corpus = CutSentences([long, ["a", "b"], iter(["c", "d", "e"])], max_sentence_length=10)
+    assert list(corpus) == [long[:10], long[10:20], long[20:], ["a", "b"], ["c", "d", "e"]]
+    assert list(CutSentences([long], 10)) == list(CutSentences([long], 10))  # re-iterable
+
+
+def test_word2vec_cuts_a_long_python_sentence(austen):
+    from w2v import Word2Vec
+
+    words = [w for sentence in austen[:3000] for w in sentence]  # one list, ~35k words
+    model = Word2Vec([words], max_sentence_length=1000, vector_size=8, epochs=1, workers=1)
+    assert model.corpus_count == -(-len(words) // 1000)
+    assert model.corpus_total_words == len(words)

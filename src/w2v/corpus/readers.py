@@ -345,6 +345,29 @@ def open_corpus(source, **options) -> Iterable[list[str]]:
     return LineSentence(path, **options)
 
 
+class CutSentences:
+    """A re-iterable corpus of token lists given in Python, every sentence longer than
+    `max_sentence_length` words cut into pieces of that many, as the file readers cut theirs
+    (gensim truncates such a sentence, losing the rest): a 300,000-word list trains as 30
+    sentences, spread over chunks, threads and progress lines like a file's words."""
+
+    def __init__(self, sentences: Iterable, max_sentence_length: int = 10000):
+        if max_sentence_length < 1:
+            raise W2VError(f"max_sentence_length={max_sentence_length} must be >= 1")
+        self.sentences = sentences
+        self.max_sentence_length = max_sentence_length
+
+    def __iter__(self) -> Iterator[list[str]]:
+        n = self.max_sentence_length
+        for sentence in self.sentences:
+            if not isinstance(sentence, list):
+                sentence = list(sentence)  # any iterable of tokens will do, a generator too
+            if len(sentence) <= n:
+                yield sentence
+            else:
+                yield from (sentence[i : i + n] for i in range(0, len(sentence), n))
+
+
 def check_sentences(sentences) -> Iterable[list[str]]:
     """Reject a string, a sequence of strings, or a one-shot iterator as a corpus."""
     if isinstance(sentences, (str, bytes, os.PathLike)):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from w2v.corpus.encoding import EncodedCorpus, encode, prepare
-from w2v.corpus.readers import check_sentences, open_corpus
+from w2v.corpus.readers import CutSentences, check_sentences, open_corpus
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 from w2v.training import distributed
@@ -114,7 +114,7 @@ class Word2Vec:
                                lowercase=c.lowercase, tokenize_text=c.tokenize)
         if sentences is None:
             raise W2VError("no corpus: pass sentences=... or corpus_file=PATH")
-        return check_sentences(sentences)
+        return CutSentences(check_sentences(sentences), self.config.max_sentence_length)
 
     def build_vocab(self, corpus_iterable=None, corpus_file=None, update: bool = False,
                     progress_per: int = 10000, keep_raw_vocab: bool = False, trim_rule=None,
