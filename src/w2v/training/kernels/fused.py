@@ -77,10 +77,12 @@ def _noise_word(noise, noise_size, key, p, stream, word, varied):
 
 @triton.jit
 def _context(sent, p, slot, n, reach, sentence, WINDOW: tl.constexpr):
-    """Position c of window slot `slot` around kept word p, and whether it is a context word:
-    inside the chunk and the shrunk window, not p itself, in p's sentence."""
+    """Position c of window slot `slot` (a slot, or a block of them padded past 2 * WINDOW)
+    around kept word p, and whether it is a context word: a real slot inside the chunk and the
+    shrunk window, not p itself, in p's sentence."""
     c = p + slot - WINDOW
-    ok = (slot != WINDOW) & (c >= 0) & (c < n) & (tl.abs(slot - WINDOW) <= reach)
+    ok = (slot != WINDOW) & (slot <= 2 * WINDOW) & (c >= 0) & (c < n)
+    ok = ok & (tl.abs(slot - WINDOW) <= reach)
     ok = ok & (tl.load(sent + c, mask=ok, other=-1) == sentence)
     return c, ok
 
@@ -111,7 +113,7 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
                   loss_out, examples_out, alpha_start, alpha_end, done, chunk_words, total,
                   D: tl.constexpr, BLOCK_D: tl.constexpr, WINDOW: tl.constexpr,
                   NEGATIVE: tl.constexpr, SG: tl.constexpr, MEAN: tl.constexpr,
-                  SHRINK: tl.constexpr, SEGMENT: tl.constexpr):
+                  SHRINK: tl.constexpr, SEGMENT: tl.constexpr, SLOTS: tl.constexpr):
     """One program: the kept words [pid * SEGMENT, (pid + 1) * SEGMENT) of the chunk, in order."""
     pid = tl.program_id(0)
     n = tl.load(count)
@@ -150,14 +152,14 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
                     examples += 1
         else:
             # CBOW: the mean (or sum) of the context vectors predicts the centre word, and every
-            # context word receives the full error, as in word2vec.c.
-            h = tl.zeros((BLOCK_D,), tl.float32)
-            used = tl.full((), 0, tl.int32)
-            for slot in range(0, 2 * WINDOW + 1):
-                c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
-                ctx = tl.load(tok + c, mask=ok, other=0)
-                h += tl.load(syn0 + ctx * D + offs, mask=dmask & ok, other=0.0)
-                used += tl.cast(ok, tl.int32)
+            # context word receives the full error, as in word2vec.c. The whole window is one
+            # (SLOTS, BLOCK_D) block: its rows are read, and later updated, at once.
+            c, ok = _context(sent, p, tl.arange(0, SLOTS), n, reach, sentence, WINDOW)
+            ctx = tl.load(tok + c, mask=ok, other=0)  # (SLOTS,)
+            rows = syn0 + ctx[:, None] * D + offs[None, :]  # (SLOTS, BLOCK_D)
+            where = ok[:, None] & dmask[None, :]
+            h = tl.sum(tl.load(rows, mask=where, other=0.0), 0)  # (BLOCK_D,)
+            used = tl.sum(tl.cast(ok, tl.int32), 0)
             if used > 0:
                 if MEAN:
                     h = h / tl.cast(used, tl.float32)
@@ -168,10 +170,7 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
                     e, part = _learn(h, syn1neg, t, alpha, offs, dmask, D, False)
                     err += e
                     loss += part
-                for slot in range(0, 2 * WINDOW + 1):
-                    c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
-                    ctx = tl.load(tok + c, mask=ok, other=0)
-                    tl.atomic_add(syn0 + ctx * D + offs, err, mask=dmask & ok)
+                tl.atomic_add(rows, tl.broadcast_to(err[None, :], (SLOTS, BLOCK_D)), mask=where)
                 examples += 1
     tl.store(loss_out + pid, loss)
     tl.store(examples_out + pid, examples)
@@ -217,5 +216,6 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
         syn0, syn1neg, tok, sent, count, noise, len(noise), varied, key, loss, examples,
         alpha_start, alpha_end, words_done, float(n), max(total_words, 1.0),
         D=dim, BLOCK_D=triton.next_power_of_2(dim), WINDOW=window, NEGATIVE=negative,
-        SG=bool(sg), MEAN=bool(cbow_mean), SHRINK=bool(shrink_windows), SEGMENT=segment)
+        SG=bool(sg), MEAN=bool(cbow_mean), SHRINK=bool(shrink_windows), SEGMENT=segment,
+        SLOTS=triton.next_power_of_2(2 * window + 1))
     return loss.double().sum(), examples.sum()
