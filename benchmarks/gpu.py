@@ -46,6 +46,16 @@ def corpus() -> Path:
     return text
 
 
+def check_data(folder: Path) -> None:
+    """Stop in one line, before any GPU work, if the data folder lacks a file the run reads."""
+    wanted = [("enwiki2015_text8like.txt", "enwiki2015_text8like.txt.xz"),
+              ("questions-words.txt",), ("wordsim353.tsv",), ("simlex999.txt",)]
+    missing = [names[-1] for names in wanted if not any((folder / n).is_file() for n in names)]
+    if missing:
+        raise SystemExit(f"--data {folder} lacks {', '.join(missing)}: copy them there first "
+                         "(BENCHMARKS.md, 'The fused GPU kernel')")
+
+
 def run(epochs: int, **options) -> dict:
     import torch
 
@@ -94,6 +104,7 @@ def main() -> None:
     parser.add_argument("--segments", default="16,64,256")
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()
+    check_data(args.data)
     os.environ["W2V_HOME"] = str(args.data.resolve())
 
     import torch
