@@ -25,6 +25,17 @@ def text8like() -> Path:
     return target
 
 
+def text8like_tail(words: int) -> Path:
+    """The last `words` words of the text8-like corpus as a corpus of its own (a small
+    corpus from the same source), cut once into w2v's cache folder."""
+    target = datasets.cache_dir() / f"enwiki2015_text8like_last{words}.txt"
+    if not target.exists():
+        text = text8like().read_bytes().split()[-words:]
+        with atomic_write(target) as dst:
+            dst.write(b" ".join(text))
+    return target
+
+
 def scores(kv) -> dict:
     """Analogy accuracy (questions-words, 30k most frequent words) and word-pair Spearman."""
     analogy, _ = kv.evaluate_word_analogies(str(datasets.find("questions-words")),

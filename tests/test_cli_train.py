@@ -49,7 +49,7 @@ def test_train_reads_a_fixed_vocabulary(capsys, alice, tmp_path):
     ("tiny.txt", ["--checkpoint-dir", "/proc/w2v-ck"], ["cannot create checkpoint folder",
                                                         "choose another"]),
     ("tiny.txt", ["--checkpoint-every", "-1"], ["checkpoint_every=-1"]),
-    ("tiny.txt", ["--sync-words", "0"], ["sync_words=0"]),
+    ("tiny.txt", ["--sync-words", "-1"], ["sync_words=-1"]),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, corpus, flags, fragments):
     (tmp_path / "empty.txt").write_text("  \n\n")

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,10 +16,19 @@ import torch
 from test_cli import SRC
 
 from w2v import KeyedVectors, Word2Vec
-from w2v.training.distributed import RankLost, TableSync, local_threads
+from w2v.corpus.encoding import EncodedCorpus
+from w2v.errors import W2VError
+from w2v.training.distributed import (
+    RankLost,
+    TableSync,
+    combine_changes,
+    local_threads,
+    sync_interval,
+)
+from w2v.training.loop import Position, pending_chunks
 
 SETTINGS = dict(vector_size=24, min_count=3, epochs=2, workers=1, seed=3, tokenize=True,
-                lowercase=True, sync_words=8192)
+                lowercase=True, sync_words=0)
 
 # One rank of a job, as torchrun would start it: the group comes from the environment.
 RANK_SCRIPT = """
@@ -54,10 +65,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_ranks(corpus, folder, settings, world=2):
+def _start_ranks(corpus, folder, settings, world=2, corpora=None):
     port = _free_port()
     ranks = []
     for rank in range(world):
+        corpus = corpora[rank] if corpora else corpus
         env = {**os.environ, "PYTHONPATH": SRC, "RANK": str(rank), "WORLD_SIZE": str(world),
                "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(world),
                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
@@ -119,9 +131,9 @@ def test_torchrun_cli_writes_one_loadable_file(moby, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vec.bin"]
 
 
-def test_exchange_sums_every_ranks_changes(monkeypatch):
-    """Two simulated ranks: each changes rows; after the exchange both hold base + both deltas,
-    and only changed rows were sent."""
+def test_exchange_combines_every_ranks_changes(monkeypatch):
+    """Two simulated ranks: each changes rows; after the exchange both hold base plus the
+    combined change, and only changed rows were sent."""
     import torch.distributed as dist
 
     base = torch.zeros(5, 2)
@@ -129,6 +141,9 @@ def test_exchange_sums_every_ranks_changes(monkeypatch):
     mine[1] += 1.0
     theirs[1] += 2.0
     theirs[3] += 5.0
+    # Row 1 saturated on both ranks (exposure 20: at its target), row 3 barely moved.
+    exposure = np.array([0, 20, 0, 0, 0], dtype=np.float32)
+    their_exposure = np.array([0, 20, 0, 1e-4, 0], dtype=np.float32)
     others = {"mask": None}
 
     def all_reduce(tensor, op=None):
@@ -137,18 +152,49 @@ def test_exchange_sums_every_ranks_changes(monkeypatch):
             others["mask"] = tensor.clone()
         elif tensor.dtype == torch.float64:  # loss, examples, stop
             tensor += torch.tensor([1.0, 10.0, 0.0], dtype=torch.float64)
-        else:  # deltas of the rows changed anywhere
+        else:  # deltas of the rows changed anywhere, then 1 - e^-x and x
             rows = others["mask"][0].bool().nonzero().squeeze(1)
-            tensor += theirs[rows] - base[rows]
+            x = torch.from_numpy(their_exposure)[rows]
+            tensor += torch.cat([theirs[rows] - base[rows], -torch.expm1(-x)[:, None],
+                                 x[:, None]], 1)
 
     monkeypatch.setattr(dist, "all_reduce", all_reduce)
     sync = TableSync([mine], timeout_seconds=1.0)
     sync.base = [base.clone()]
-    totals = sync.exchange(loss=2.0, examples=5, stop=False)
+    totals = sync.exchange(loss=2.0, examples=5, stop=False, exposure=[exposure])
     assert (totals.loss, totals.examples, totals.stop) == (3.0, 15, False)
-    assert mine.tolist() == [[0, 0], [3, 3], [0, 0], [5, 5], [0, 0]]
+    assert mine[1].tolist() == pytest.approx([1.5, 1.5])  # both at the target: their mean
+    assert mine[3].tolist() == pytest.approx([5.0, 5.0], rel=1e-3)  # one rank's: in full
+    assert mine[[0, 2, 4]].abs().sum() == 0
     assert sync.base[0].tolist() == mine.tolist()
     assert sync.rows_sent == 2
+
+
+def test_combined_changes_run_from_the_sum_of_fresh_rows_to_the_mean_of_saturated_ones():
+    summed = torch.full((3, 1), 4.0)  # four ranks changed each row by 1
+    ranks = torch.full((3,), 4)
+    x = torch.tensor([1e-6, 0.5, 30.0])  # each rank's exposure
+    reached, exposure = 4 * -torch.expm1(-x), 4 * x
+    combined = combine_changes(summed, ranks, reached, exposure)[:, 0]
+    assert combined[0] == pytest.approx(4.0, rel=1e-4)  # barely moved: the changes add up
+    assert 1.0 < combined[1] < 4.0
+    assert combined[2] == pytest.approx(1.0)  # each rank reached the target: no overshoot
+
+
+def test_the_interval_shrinks_on_a_small_corpus_and_refuses_what_cannot_work():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sync_interval(0, 20_000_000, 4, 70_000) == 78_125  # 1/64 epoch a round
+        assert sync_interval(0, 10**9, 4, 70_000) == 262_144  # the automatic largest
+        assert sync_interval(8192, 20_000_000, 4, 70_000) == 8192  # given, short enough
+    with pytest.warns(UserWarning, match="exchange every 7,812 words instead"):
+        assert sync_interval(262_144, 2_000_000, 4, 20_000) == 7812
+    with pytest.raises(W2VError, match="too small for a vocabulary of 1,000,000 words.*"
+                                       "--sync-words 15,625 or more"):
+        sync_interval(1000, 10**9, 4, 1_000_000)
+    with pytest.raises(W2VError, match="corpus of 100,000 words is too small for 8 ranks.*"
+                                       "fewer ranks"):
+        sync_interval(262_144, 100_000, 8, 50_000)
 
 
 def test_a_failed_collective_names_the_fix(monkeypatch):
@@ -194,3 +240,57 @@ def test_threads_follow_the_cpu_affinity_and_the_ranks_on_this_machine(monkeypat
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
     assert local_threads(0) == 1
     assert local_threads(3) == 3  # --workers always wins
+
+
+def test_four_ranks_on_a_small_corpus_exchange_more_often_and_learn(moby, tmp_path):
+    settings = {**SETTINGS, "sync_words": 0}
+    ranks = _start_ranks(moby, tmp_path, settings, world=4)
+    errors = [job.communicate(timeout=300)[1] for job in ranks]
+    assert [job.returncode for job in ranks] == [0] * 4, errors
+    vectors = [np.load(tmp_path / f"rank{r}.npy") for r in range(4)]
+    assert all(np.array_equal(vectors[0], v) for v in vectors[1:])
+    losses = json.loads((tmp_path / "rank0.json").read_text())["losses"]
+    alone = Word2Vec(corpus_file=moby, **settings)
+    assert losses[-1] < losses[0]
+    assert losses[-1] == pytest.approx(alone.epoch_losses[-1], rel=0.05)
+
+
+def test_four_ranks_whose_loss_grows_stop_with_one_line_and_write_nothing(moby, tmp_path):
+    ranks = _start_ranks(moby, tmp_path, {**SETTINGS, "alpha": 2.0}, world=4)
+    errors = [job.communicate(timeout=300)[1] for job in ranks]
+    assert [job.returncode for job in ranks] == [2] * 4, errors
+    for err in errors:
+        assert "training diverged: the loss" in err
+        assert "fewer ranks or a smaller --sync-words, or lower alpha" in err
+        assert "Traceback" not in err
+    assert not list(tmp_path.glob("*.npy"))
+
+
+def test_each_rank_reads_only_its_own_chunks():
+    reads = []
+
+    class Ids(np.ndarray):  # records every slice read from the corpus
+        def __getitem__(self, item):
+            if isinstance(item, slice):
+                reads.append((item.start, item.stop))
+            return super().__getitem__(item)
+
+    ids = np.arange(1000, dtype=np.int32).view(Ids)
+    corpus = EncodedCorpus(ids, np.arange(0, 1001, 10), 1000)
+    plan = SimpleNamespace(chunk_words=50, world=4, rank=1, epoch_words=1000.0)
+    chunks = list(pending_chunks(corpus, plan, Position()))
+    assert [c.index for c in chunks] == [0, 1, 2, 3, 4]  # every round, this rank's chunk
+    assert reads == [(50 + 200 * r, 100 + 200 * r) for r in range(5)]
+    assert [c.done for c in chunks] == [50 + 200 * r for r in range(5)]  # the job's words
+
+
+def test_a_rank_with_another_corpus_stops_every_rank_with_one_line(moby, tmp_path):
+    shorter = tmp_path / "shorter.txt"
+    shorter.write_text(moby.read_text()[:-5000])
+    ranks = _start_ranks(moby, tmp_path, SETTINGS, corpora=[moby, shorter])
+    errors = [job.communicate(timeout=180)[1] for job in ranks]
+    assert [job.returncode for job in ranks] == [2, 2], errors
+    for err in errors:
+        assert "rank 1's corpus differs from rank 0's" in err and "same corpus file" in err
+        assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("*.npy"))

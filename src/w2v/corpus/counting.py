@@ -1,7 +1,8 @@
 """Counting words: the one routine every way of building a vocabulary goes through.
 
 `count_words` gives each new word the next provisional id where it first appears and counts the
-ids with `bincount` a block at a time, never a Python dict entry per token. Given somewhere to
+ids a block at a time with `np.add.at` into an array grown by doubling, never a Python dict
+entry per token: the work per token does not grow with the vocabulary. Given somewhere to
 write them, it also writes each token's provisional id, so that a scan encodes the corpus in the
 same pass (`encoding.scan`). With `max_vocab_size` it prunes rare words while counting, as
 gensim does, to bound memory; the survivors are renumbered, so a pruning count writes no ids
@@ -89,10 +90,10 @@ def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | 
                 counts = _flush(blocks, counts, len(index), ids)
                 blocks, buffered = [], 0
             if pruning:
-                index, counts = _prune(index, counts, min_reduce, trim_rule)
+                index, counts = _prune(index, counts[: len(index)], min_reduce, trim_rule)
                 min_reduce += 1
     blocks.append(_ids(batch, index))
-    counts = _flush(blocks, counts, len(index), ids)
+    counts = _flush(blocks, counts, len(index), ids)[: len(index)]
     return Counted(list(index), counts, np.frombuffer(starts, dtype=np.int64), total)
 
 
@@ -110,13 +111,18 @@ def _ids(batch: list[str], index: dict[str, int]) -> np.ndarray:
 
 
 def _flush(blocks: list[np.ndarray], counts: np.ndarray, num_words: int, ids) -> np.ndarray:
-    """`counts` grown to `num_words` words plus the blocks' tokens; the blocks go to `ids`."""
+    """`counts` (room for at least `num_words` words) plus the blocks' tokens; the blocks go to
+    `ids`. The room doubles when outgrown, so growing costs O(1) per word over a pass, and the
+    counting O(1) per token: a bincount would cost O(vocabulary) per block."""
     block = np.concatenate(blocks)
     if ids is not None:
         ids.write(block)
-    grown = np.zeros(num_words, dtype=np.int64)
-    grown[: len(counts)] = counts
-    return grown + np.bincount(block, minlength=num_words)
+    if num_words > len(counts):
+        room = np.zeros(max(num_words, 2 * len(counts)), dtype=np.int64)
+        room[: len(counts)] = counts
+        counts = room
+    np.add.at(counts, block, 1)
+    return counts
 
 
 def _prune(index: dict[str, int], counts: np.ndarray, min_reduce: int, trim_rule):

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import warnings
 import weakref
+import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -78,15 +79,35 @@ class EncodedCorpus:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def checksum(self) -> int:
+        """CRC-32 of the ids and the sentence starts: equal corpora, equal sums."""
+        crc = zlib.crc32(self.starts.tobytes())
+        for a in range(0, len(self.ids), BLOCK_IDS):
+            crc = zlib.crc32(np.ascontiguousarray(self.ids[a : a + BLOCK_IDS]).tobytes(), crc)
+        return crc
+
     def chunks(self, words: int):
         """Whole sentences of about `words` ids at a time: yields (ids, local starts)."""
+        return map(self.read, self.spans(words))
+
+    def spans(self, words: int):
+        """Where `chunks` cuts, without reading: yields (s, e), the chunk of sentences s..e-1,
+        whose ids are starts[s]..starts[e]."""
         s, sentences = 0, len(self.starts) - 1
         while s < sentences:
             e = int(np.searchsorted(self.starts, self.starts[s] + words, side="right")) - 1
             e = min(max(e, s + 1), sentences)
-            a, b = int(self.starts[s]), int(self.starts[e])
-            yield np.ascontiguousarray(self.ids[a:b], dtype=np.int32), self.starts[s : e + 1] - a
+            yield s, e
             s = e
+
+    def span_words(self, span: tuple[int, int]) -> int:
+        return int(self.starts[span[1]] - self.starts[span[0]])
+
+    def read(self, span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk of sentences s..e-1: (ids, their sentence starts from 0)."""
+        s, e = span
+        a, b = int(self.starts[s]), int(self.starts[e])
+        return np.ascontiguousarray(self.ids[a:b], dtype=np.int32), self.starts[s : e + 1] - a
 
 
 class _IdWriter:

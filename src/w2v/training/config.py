@@ -125,8 +125,8 @@ class TrainConfig:
 
     # distributed (torchrun)
     sync_words: int = _opt(
-        1 << 18, "words each rank trains between exchanges of changed rows (torchrun runs)",
-        "distributed",
+        0, "words each rank trains between exchanges of changed rows (torchrun runs); 0: "
+        "rounds of 1/64 of an epoch, at most 262,144 words per rank", "distributed",
     )
     dist_timeout: float = _opt(
         300.0, "seconds a rank waits for the others before the job stops with an error",
@@ -140,13 +140,14 @@ class TrainConfig:
 
     def validate(self):
         """Raise W2VError naming the first nonsensical option and the accepted range."""
-        positive = ("vector_size", "window", "epochs", "batch_size", "max_sentence_length",
-                    "sync_words")
+        positive = ("vector_size", "window", "epochs", "batch_size", "max_sentence_length")
         for name in positive:
             _require(name, getattr(self, name), lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("min_count", self.min_count, lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("negative", self.negative, lambda v: isinstance(v, int) and v >= 0, ">= 0")
         _require("workers", self.workers, lambda v: isinstance(v, int) and v >= 0, ">= 0")
+        _require("sync_words", self.sync_words, lambda v: isinstance(v, int) and v >= 0,
+                 ">= 0 (0: chosen from the corpus)")
         for name in ("max_vocab_size", "max_final_vocab"):
             value = getattr(self, name)
             _require(name, value, lambda v: v is None or (isinstance(v, int) and v >= 1),

@@ -6,12 +6,15 @@ sends it to the others, so every rank has the same ids; every rank starts from t
 tables. The corpus is cut into chunks of `sync_words` words, dealt round-robin: in round r, rank
 k trains chunk r * world + k with its own threads, and then every rank joins one exchange.
 
-The exchange sums changes, it does not average tables: each rank keeps a copy of the tables as
-they were after the last exchange; rows that changed on any rank are sent (a mask of V int32
-first, then the changed rows' deltas, summed with all_reduce) and each rank sets row = base +
-sum of all ranks' deltas. One rank's update therefore lands in full on every rank, as if all
-ranks wrote to one shared table with a delay of one round (word2vec.c's lock-free threads,
-stretched across processes), where averaging would divide every update by the number of ranks.
+The exchange combines changes, not tables: each rank keeps a copy of the tables as they were
+after the last exchange; rows that changed on any rank are sent (a mask of V int32 first, whose
+sum counts the ranks that changed each row, then the changed rows' deltas, summed with
+all_reduce) and each rank sets row = base + `combine_changes(summed delta, ranks)`: the mean of
+the changes of the ranks that touched the row. A rare word's row, touched by one rank, takes
+that rank's update in full, as one shared table would; a frequent word's row, touched by every
+rank from the same stale base, takes their mean, where the plain sum would step it `world`
+times (a batch `world` times larger at the same rate: the overshoot that made four ranks
+diverge on a small corpus; BENCHMARKS.md compares the rules).
 Bytes sent per exchange and table: 4 V (mask) + 4 D R (R changed rows), each all_reduce
 moving about 2 (world - 1) / world times that per rank on a ring.
 """
@@ -19,8 +22,10 @@ moving about 2 (world - 1) / world times that per rank on a ring.
 import datetime
 import os
 import time
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -75,6 +80,38 @@ def local_threads(workers: int) -> int:
     return max(1, usable // max(local, 1))
 
 
+ROUNDS_PER_EPOCH = 64  # at least: each rank's tables miss at most 1/64 of an epoch
+MAX_SYNC_WORDS = 1 << 18  # the automatic interval's largest (BENCHMARKS.md: larger loses accuracy)
+
+
+def sync_interval(sync_words: int, epoch_words: float, world: int, vocab_size: int) -> int:
+    """Words each rank trains between exchanges: `sync_words` (0: MAX_SYNC_WORDS), shrunk
+    where the corpus is so small that a round (`world` x that) would be more than
+    1/ROUNDS_PER_EPOCH of an epoch, with a warning if `sync_words` was given: the
+    staler the tables a rank trains on, the more its changes and the others' collide (4 ranks
+    exchanging every 262,144 words on 2M words, two rounds an epoch, lost three quarters of
+    one process's analogy score; BENCHMARKS.md). Refused where a round would train fewer words
+    than 1/16 of the vocabulary's rows: an exchange passes over every row (the changed-row mask),
+    which costs about what training that many words does."""
+    floor = -(-vocab_size // (16 * world))
+    if 0 < sync_words < floor:
+        raise W2VError(f"sync_words={sync_words:,} is too small for a vocabulary of "
+                       f"{vocab_size:,} words on {world} ranks: every exchange passes over every "
+                       f"row, so rounds of {world} x {sync_words:,} words would spend more on "
+                       f"exchanges than on training; give --sync-words {floor:,} or more")
+    interval = min(sync_words or MAX_SYNC_WORDS, int(epoch_words // (ROUNDS_PER_EPOCH * world)))
+    if interval < floor:
+        raise W2VError(f"a corpus of {epoch_words:,.0f} words is too small for {world} ranks: "
+                       f"a round of 1/{ROUNDS_PER_EPOCH} of an epoch would train fewer words "
+                       f"than 1/16 of its {vocab_size:,}-word vocabulary, and longer rounds lose "
+                       "accuracy; train it with fewer ranks, or in one process")
+    if 0 < interval < sync_words and rank() == 0:
+        warnings.warn(f"sync_words={sync_words:,} is more than 1/{ROUNDS_PER_EPOCH} of an "
+                      f"epoch of {epoch_words:,.0f} words on {world} ranks: the ranks "
+                      f"exchange every {interval:,} words instead", stacklevel=2)
+    return interval
+
+
 def share_vocab(vocab: Vocab | None, timeout_seconds: float) -> Vocab:
     """Rank 0's vocabulary on every rank: rank 0 passes its own, the others None."""
     if rank() == 0 and vocab is None:
@@ -86,6 +123,21 @@ def share_vocab(vocab: Vocab | None, timeout_seconds: float) -> Vocab:
         return vocab
     words, counts, corpus_words = box[0]
     return Vocab(words, counts, corpus_words)
+
+
+def check_same_corpus(words: int, sentences: int, checksum: int, timeout_seconds: float) -> None:
+    """Refuse, on every rank alike, a job whose ranks encoded different corpora: each rank
+    would train on chunks the others do not have, and the ids would not agree."""
+    mine = (words, sentences, checksum)
+    every: list = [None] * world()
+    _collective(lambda: dist.all_gather_object(every, mine), "comparing the corpora",
+                timeout_seconds)
+    differ = [r for r, theirs in enumerate(every) if theirs != every[0]]
+    if differ:
+        w, n, _ = every[differ[0]]
+        raise W2VError(f"rank {differ[0]}'s corpus differs from rank 0's ({w:,} words in {n:,} "
+                       f"sentences against {every[0][0]:,} in {every[0][1]:,}, or the same "
+                       "sizes with other words): give every rank the same corpus file")
 
 
 def _collective(call, what: str, timeout_seconds: float):
@@ -112,8 +164,51 @@ class RoundTotals:
     stop: bool  # any rank asked to stop (a signal): every rank stops at the same round
 
 
+SATURATION = 1.0  # kappa: an update moves a row a share kappa * alpha of the way to its target
+
+
+def expected_updates(ids: np.ndarray, keep: np.ndarray, noise: np.ndarray, window: int,
+                     negative: int, sg: bool, alpha: float,
+                     tree: tuple[np.ndarray, np.ndarray] | None = None) -> list[np.ndarray]:
+    """Each table's exposure x = c n per row (input, output, and Huffman nodes with `tree` =
+    (point, path)) for a chunk `ids`: n the updates that training it makes to the row,
+    expected from its words (kept at `keep`), their windows (2 b context words, b uniform in
+    1..window: window + 1 on average) and the noise words (`noise`, each word's share of the
+    draws), and c = SATURATION * alpha the share of the way to its target that one update
+    moves a row."""
+    kept = np.bincount(ids, minlength=len(keep)) * keep  # (V,) expected kept occurrences
+    uses = kept * (window + 1)  # as a context word (CBOW) or a pair's context (skip-gram)
+    targets = uses if sg else kept  # predictions of each word
+    c = SATURATION * alpha
+    exposure = [c * uses, c * (targets + negative * targets.sum() * noise)]
+    if tree is not None:
+        point, path = tree
+        nodes = np.bincount(point, weights=np.repeat(targets, np.diff(path)),
+                            minlength=len(keep))
+        exposure.append(c * nodes)
+    return [x.astype(np.float32) for x in exposure]
+
+
+def combine_changes(summed: torch.Tensor, ranks: torch.Tensor, reached: torch.Tensor,
+                    exposure: torch.Tensor) -> torch.Tensor:
+    """The change every rank applies to rows changed by `summed` (R, D) in all, by `ranks` (R,)
+    ranks, from each rank's exposure x_r (see `expected_updates`), given summed over the ranks
+    as `exposure` (R,) = sum x_r and `reached` (R,) = sum (1 - e^-x_r).
+
+    A row that one update moves a share c of the way to its target, moved n_r times by rank r
+    from the same base, has gone (1 - e^-x_r) of the way there on that rank; one process making
+    all the ranks' updates in a row would have gone (1 - e^-sum x_r). The summed change is
+    scaled to that: in full where the rows barely moved (rare words: the ranks' changes add up,
+    as in one shared table), to their mean where every rank reached the target (frequent
+    words, where the sum would overshoot `ranks` times)."""
+    sequential = -torch.expm1(-exposure)
+    scale = torch.where(reached > 0, sequential / reached.clamp_min(1e-30),
+                        1.0 / ranks.to(summed.dtype))
+    return summed * scale.unsqueeze(1)
+
+
 class TableSync:
-    """Keeps the ranks' tables in agreement by summing each rank's changes since the last
+    """Keeps the ranks' tables in agreement by combining each rank's changes since the last
     exchange (see the module docstring); counts the bytes it sends."""
 
     def __init__(self, tables: list[torch.Tensor], timeout_seconds: float):
@@ -126,7 +221,8 @@ class TableSync:
         self.seconds = 0.0  # spent in exchanges, waiting for slower ranks included
 
     @torch.no_grad()
-    def exchange(self, loss: float, examples: int, stop: bool) -> RoundTotals:
+    def exchange(self, loss: float, examples: int, stop: bool,
+                 exposure: list[np.ndarray] | None = None) -> RoundTotals:
         t0 = time.perf_counter()
         changed = torch.stack([(t != b).any(1) for t, b in zip(self.tables, self.base,
                                                                  strict=True)])  # (T, V)
@@ -136,15 +232,20 @@ class TableSync:
         self._reduce(mask, "exchanging changed rows")
         self._reduce(totals, "exchanging changed rows")
         self.bytes_sent += mask.numel() * mask.element_size() + totals.numel() * 8
-        for table, base, rows in zip(self.tables, self.base, mask.bool(), strict=True):
-            index = rows.nonzero().squeeze(1)  # (R,)
+        for t, (table, base, ranks) in enumerate(zip(self.tables, self.base, mask, strict=True)):
+            index = ranks.nonzero().squeeze(1)  # (R,)
             if len(index) == 0:
                 continue
-            delta = table[index] - base[index]  # (R, D)
-            self._reduce(delta, "exchanging changed rows")
-            self.bytes_sent += delta.numel() * delta.element_size()
+            x = (torch.from_numpy(exposure[t]).to(table.device)[index]
+                 if exposure is not None and t < len(exposure)
+                 else torch.zeros(len(index), device=table.device))  # (R,)
+            payload = torch.cat([table[index] - base[index], -torch.expm1(-x).unsqueeze(1),
+                                 x.unsqueeze(1)], 1)  # (R, D + 2)
+            self._reduce(payload, "exchanging changed rows")
+            self.bytes_sent += payload.numel() * payload.element_size()
             self.rows_sent += len(index)
-            fresh = base[index] + delta
+            fresh = base[index] + combine_changes(payload[:, :-2], ranks[index], payload[:, -2],
+                                                  payload[:, -1])
             table[index] = fresh
             base[index] = fresh
         self.seconds += time.perf_counter() - t0

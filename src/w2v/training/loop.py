@@ -37,14 +37,21 @@ from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 from w2v.training.batches import CHUNK_TOKENS, chunk_batches, skipgram_pairs
 from w2v.training.config import TrainConfig
-from w2v.training.distributed import TableSync, local_threads
+from w2v.training.distributed import TableSync, expected_updates, local_threads, sync_interval
 from w2v.training.kernels import cpu_kernel
-from w2v.training.model import CBOW, negative_sampling_loss, sgd_step
+from w2v.training.model import CBOW, negative_sampling_loss, sgd_step, untrained_loss
 from w2v.training.progress import Progress
 from w2v.training.runtime import epoch_seed, resolve_update
 
 MAX_CHUNK_WORDS = 1 << 20
 MIN_CHUNK_WORDS = 1 << 14
+# A healthy run's loss falls, chunk to chunk within the noise of the text, epoch to epoch
+# steadily. These are far beyond that noise and far below what a diverging run shows (four ranks
+# on 1.7M words went 3.2, 16.1, 132.6 by epoch): a chunk above both CHUNK_GROWTH times the
+# call's lowest chunk and the untrained model's loss, or an epoch above EPOCH_GROWTH times the
+# call's lowest epoch, stops the run.
+CHUNK_GROWTH = 1.5
+EPOCH_GROWTH = 1.25
 
 
 @dataclass
@@ -114,6 +121,9 @@ class Plan:
     alpha_end: float
     epoch_words: float  # in-vocabulary corpus words per epoch: the schedule counts these
     chunk_words: int  # words per chunk (per rank and round in a torchrun job)
+    untrained_loss: float  # the loss per example before any training (model.untrained_loss)
+    keep: np.ndarray  # (V,) float64 keep probabilities, and ...
+    noise_share: np.ndarray  # (V,) ... each word's share of the noise draws, on the host
     first_epoch: int = 0  # epochs of earlier train() calls, so that their draws differ
     rank: int = 0
     world: int = 1
@@ -135,11 +145,13 @@ class Plan:
 @dataclass
 class State:
     """What changes as a train() call runs: its position, the model's epoch history (appended
-    to as epochs end) and the per-chunk trace."""
+    to as epochs end), the per-chunk trace and the lowest chunk loss seen, which the growth
+    check compares against (not kept by checkpoints: a resumed run starts it afresh)."""
 
     position: Position = field(default_factory=Position)
     history: list[EpochStats] = field(default_factory=list)
     trace: list[TracePoint] = field(default_factory=list)
+    lowest: float = math.inf
 
 
 @dataclass
@@ -183,13 +195,17 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
                         *map(torch.from_numpy, tree))
     if not kernel and (config.workers or sync is not None):
         torch.set_num_threads(local_threads(config.workers))
-    size = (config.sync_words if sync is not None
+    size = (sync_interval(config.sync_words, len(corpus), sync.world, len(vocab))
+            if sync is not None
             else chunk_words(len(corpus), MAX_CHUNK_WORDS if walkers else CHUNK_TOKENS))
+    counts = vocab.counts.astype(np.float64)
+    code_length = (float(np.diff(tree[2]) @ counts / counts.sum()) if config.hs else 0.0)
     return Plan(config, update, sampling,
                 config.alpha if start_alpha is None else start_alpha,
                 config.min_alpha if end_alpha is None else end_alpha,
-                float(len(corpus)), size, first_epoch,
-                *((sync.rank, sync.world) if sync is not None else (0, 1)))
+                float(len(corpus)), size, untrained_loss(config.negative, code_length),
+                keep.numpy(), np.bincount(noise.numpy(), minlength=len(vocab)) / len(noise),
+                first_epoch, *((sync.rank, sync.world) if sync is not None else (0, 1)))
 
 
 def train(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State, progress_stream=None,
@@ -386,20 +402,20 @@ def step(model: CBOW, batch, alpha: float, optimizer, damp: bool) -> torch.Tenso
 
 def pending_chunks(corpus: EncodedCorpus, plan: Plan, position: Position) -> Iterator[Chunk]:
     """The rest of an epoch from round `position.chunk` on. Alone, a round is one chunk; with
-    `world` ranks, round r deals chunk r * world + rank to this rank. Skipped rounds count
-    towards the words done, so the schedule resumes where it was."""
-    chunks = corpus.chunks(plan.chunk_words)
+    `world` ranks, round r deals chunk r * world + rank to this rank, which reads only its
+    own. Skipped rounds count towards the words done, so the schedule resumes where it was."""
+    spans = corpus.spans(plan.chunk_words)
     done = position.epoch * plan.epoch_words
     for index in itertools.count():
-        group = list(itertools.islice(chunks, plan.world))
+        group = list(itertools.islice(spans, plan.world))
         if not group:
             return
+        words = [float(corpus.span_words(span)) for span in group]
         if index >= position.chunk:
-            ids, starts = (group[plan.rank] if plan.rank < len(group)
+            ids, starts = (corpus.read(group[plan.rank]) if plan.rank < len(group)
                            else (None, np.zeros(1, np.int64)))
-            yield Chunk(index, ids, starts,
-                        done + sum(float(len(c)) for c, _ in group[:plan.rank]))
-        done += sum(float(len(c)) for c, _ in group)
+            yield Chunk(index, ids, starts, done + sum(words[:plan.rank]))
+        done += sum(words)
 
 
 def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, words: float,
@@ -410,10 +426,18 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
     stop = None
     if sync is not None:
         signalled = checkpoints is not None and checkpoints.signum is not None
-        totals = sync.exchange(loss, examples, signalled)
+        exposure = (None if chunk.ids is None else expected_updates(
+            chunk.ids, plan.keep, plan.noise_share, plan.config.window, plan.config.negative,
+            bool(plan.config.sg), plan.alpha_start,
+            (plan.sampling.point.numpy(), plan.sampling.path.numpy()) if plan.config.hs else None))
+        totals = sync.exchange(loss, examples, signalled, exposure)
         loss, examples, stop = totals.loss, totals.examples, totals.stop
     position = state.position
     check_finite(loss, position.epoch + 1, chunk.done + words, plan)
+    if examples:
+        check_chunk_growth(loss / examples, state.lowest, position.epoch + 1,
+                           chunk.done + words, plan)
+        state.lowest = min(state.lowest, loss / examples)
     position.chunk = chunk.index + 1
     position.loss_sum += loss
     position.examples += examples
@@ -430,6 +454,7 @@ def end_epoch(plan: Plan, state: State, words: int, checkpoints, sync: TableSync
     p = state.position
     stats = EpochStats(plan.first_epoch + p.epoch + 1, p.loss_sum / max(p.examples, 1),
                        p.examples, words, p.seconds, p.loss_sum)
+    check_epoch_growth(stats, [h for h in state.history if h.epoch > plan.first_epoch], plan)
     state.history.append(stats)
     state.position = Position(p.epoch + 1, chunk_words=plan.chunk_words)
     if checkpoints is not None:  # ranks stop only where they agreed to: at an exchange
@@ -442,12 +467,46 @@ def check_finite(loss: float, epoch: int, words: float, plan: Plan) -> None:
     """Stop at the first non-finite loss, naming the likely cause."""
     if math.isfinite(loss):
         return
-    c = plan.config
-    cause = (f"the learning rate is too high for batch_size={c.batch_size} "
-             "(summed updates of frequent words overshoot): lower batch_size or alpha"
-             if plan.update != "kernel" else "the learning rate is too high: lower alpha")
     raise TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch} after "
-                           f"{words:,.0f} words with alpha={c.alpha}; {cause}")
+                           f"{words:,.0f} words; {divergence_fix(plan)}")
+
+
+def check_chunk_growth(loss: float, lowest: float, epoch: int, words: float,
+                       plan: Plan) -> None:
+    """Stop at a chunk whose loss per example rose past both CHUNK_GROWTH times the lowest of
+    the call so far and the untrained model's: the update is making the model worse."""
+    if loss <= max(CHUNK_GROWTH * lowest, plan.untrained_loss):
+        return
+    raise TrainingDiverged(f"training diverged: the loss per example rose to {loss:.2f} in "
+                           f"epoch {epoch} after {words:,.0f} words, from {lowest:.2f} "
+                           f"earlier, above {plan.untrained_loss:.2f} (an untrained model's); "
+                           f"{divergence_fix(plan)}")
+
+
+def check_epoch_growth(stats: EpochStats, earlier: list[EpochStats], plan: Plan) -> None:
+    """Stop when an epoch's loss rose past EPOCH_GROWTH times the lowest earlier epoch's in
+    this call."""
+    if not earlier or not stats.examples:
+        return
+    best = min(earlier, key=lambda h: h.loss)
+    if stats.loss <= EPOCH_GROWTH * best.loss:
+        return
+    raise TrainingDiverged(f"training diverged: the loss per example grew from {best.loss:.2f} "
+                           f"(epoch {best.epoch}) to {stats.loss:.2f} (epoch {stats.epoch}); "
+                           f"{divergence_fix(plan)}")
+
+
+def divergence_fix(plan: Plan) -> str:
+    """The likely cause of a diverging run and its fix, by how it trains."""
+    c = plan.config
+    if plan.world > 1:
+        return (f"the {plan.world} ranks' combined changes overshoot, {plan.chunk_words:,} "
+                f"words each between exchanges on a corpus of {plan.epoch_words:,.0f}: use "
+                f"fewer ranks or a smaller --sync-words, or lower alpha (now {c.alpha})")
+    if plan.update in ("batched", "autograd"):
+        return (f"the learning rate is too high for batch_size={c.batch_size} (summed updates "
+                f"of frequent words overshoot): lower batch_size or alpha (now {c.alpha})")
+    return f"the learning rate is too high: lower alpha (now {c.alpha})"
 
 
 def check_tables(model: CBOW, position: Position, alpha: float) -> None:
@@ -460,4 +519,4 @@ def check_tables(model: CBOW, position: Position, alpha: float) -> None:
 
 def _words_before(corpus: EncodedCorpus, size: int, chunks: int) -> float:
     """Words in an epoch's first `chunks` chunks: where a mid-epoch resume starts timing."""
-    return float(sum(len(ids) for ids, _ in itertools.islice(corpus.chunks(size), chunks)))
+    return float(sum(map(corpus.span_words, itertools.islice(corpus.spans(size), chunks))))

@@ -10,6 +10,8 @@ would. `ContextMean` does the same under autograd, so the autograd path and the 
 `sgd_step` give the same vectors.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,6 +59,14 @@ def negative_sampling_loss(logits: torch.Tensor) -> torch.Tensor:
     labels = torch.zeros_like(logits)
     labels[:, 0] = 1.0
     return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").sum(1)
+
+
+def untrained_loss(negative: int, mean_code_length: float) -> float:
+    """The mean loss per example of a model that knows nothing: with the output tables at zero
+    (their start) every sigmoid is 1/2, so each of the target's and the noise words' terms
+    (negative sampling), and each node on the target's Huffman path (hierarchical softmax),
+    costs ln 2. Training only ever starts below it."""
+    return math.log(2.0) * ((negative + 1 if negative else 0) + mean_code_length)
 
 
 class CBOW(nn.Module):

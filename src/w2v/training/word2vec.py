@@ -147,6 +147,9 @@ class Word2Vec:
             root=distributed.rank() == 0)
         if len(corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
+        if share is not None:
+            distributed.check_same_corpus(len(corpus), len(corpus.starts) - 1, corpus.checksum(),
+                                          c.dist_timeout)
         self.decode_errors = corpus.report.decode_errors
         self.corpus_count, self.corpus_total_words = len(corpus.starts) - 1, corpus.corpus_words
         self._set_vocab(grown, update)
