@@ -200,3 +200,31 @@ def test_sentences_may_be_any_iterable_of_words():
     vocab, corpus = scan([iter(s) if i % 2 else tuple(s) for i, s in enumerate(SENTENCES)],
                          min_count=2)
     assert _decoded(corpus, vocab) == [[w for w in s if w in vocab] for s in SENTENCES]
+
+
+def test_a_scan_holds_at_most_4_bytes_of_disk_per_token(tmp_path, monkeypatch):
+    """Provisional ids from several processes share one sparse file, rewritten in place."""
+    words = np.random.default_rng(0).zipf(1.3, 300_000) % 5000
+    path = tmp_path / "corpus.txt"
+    path.write_text(" ".join(f"w{w}" for w in words.tolist()))
+    used = []
+
+    def disk(folder) -> int:
+        return sum(f.stat().st_blocks * 512 for f in folder.iterdir())
+
+    remap = w2v.corpus.encoding._remap
+
+    def measured(pieces, starts, total):
+        used.append(disk(pieces[0][0].path.parent))  # every provisional id written
+        corpus = remap(pieces, starts, total)
+        used.append(disk(corpus.ids.path.parent))
+        return corpus
+
+    monkeypatch.setattr(w2v.corpus.encoding, "_remap", measured)
+    vocab, corpus = scan(Text8Corpus(path), min_count=2, processes=3)
+    slack = 3 * 64 * 1024  # filesystem blocks at each range's edges
+    assert used[0] <= 4 * 300_000 + slack
+    assert used[1] <= 4 * len(corpus) + slack and len(corpus) < 300_000
+    assert len(list(corpus.ids.path.parent.iterdir())) == 1
+    assert np.array_equal(corpus.ids[0:len(corpus)],
+                          scan(Text8Corpus(path), min_count=2, processes=1)[1].ids[0:len(corpus)])

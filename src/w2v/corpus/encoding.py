@@ -2,13 +2,16 @@
 
 `scan` reads the text once: `counting.count_words` gives each new word a provisional id as it
 first appears and counts them while the ids go to a temporary file; then the vocabulary is
-built and the file rewritten in final ids, dropping words below min_count (as word2vec.c drops
-unknown words). Memory holds one block of ids, the word table and the sentence offsets; the ids
-themselves stay on disk, so training a corpus four times longer costs no more memory.
+built and the file rewritten in place in final ids, dropping words below min_count (as
+word2vec.c drops unknown words). Memory holds one block of ids, the word table and the sentence
+offsets; the ids themselves stay on disk, 4 bytes a token at any moment, so training a corpus
+four times longer costs no more memory.
 
 A large plain corpus file is scanned by several processes at once, each a byte range of it cut
-at whitespace; their word tables are joined in file order, so the result is the one-process
-scan's to the last id, whatever the number of processes.
+at whitespace, each writing its ids into the one file from the id offset equal to its range's
+first byte (a token takes at least a byte, so the ranges cannot meet; the gaps between them are
+holes that take no disk). Their word tables are joined in file order and the rewrite closes the
+gaps, so the result is the one-process scan's to the last id, whatever the number of processes.
 
 `prepare` is the one place that chooses how a corpus becomes (vocabulary, ids): a scan, a given
 vocabulary, a pruning count, a grown vocabulary, or rank 0's vocabulary in a torchrun job. What
@@ -40,6 +43,7 @@ from w2v.errors import W2VError
 # `encode` gathers ids as C ints (array "i"), never as a long list of Python ints (36 bytes each).
 assert array("i").itemsize == 4
 MAX_SCAN_PROCESSES = 4  # each holds a word table of its own; more gains little on a disk read
+IDS = "ids.i32"
 SCAN_SPAN_BYTES = 4 << 20  # below two of these a file is scanned by one process: starting
 # another and joining the tables would cost more than it saves
 
@@ -51,8 +55,8 @@ class IdFile:
     this process's resident memory.
     """
 
-    def __init__(self, path: Path, length: int):
-        self.path, self.length = Path(path), length
+    def __init__(self, path: Path, length: int, offset: int = 0):
+        self.path, self.length, self.offset = Path(path), length, offset  # offset: in ids
 
     def __len__(self) -> int:
         return self.length
@@ -62,7 +66,8 @@ class IdFile:
         if step != 1:
             raise IndexError("IdFile supports contiguous slices only")
         count = max(stop - start, 0)
-        return np.fromfile(self.path, dtype=np.int32, count=count, offset=4 * start)
+        return np.fromfile(self.path, dtype=np.int32, count=count,
+                           offset=4 * (self.offset + start))
 
 
 class EncodedCorpus:
@@ -111,17 +116,19 @@ class EncodedCorpus:
 
 
 class _IdWriter:
-    """Appends int32 blocks to a file in `folder`, or in a temporary folder of its own that is
-    removed with the file's last user."""
+    """Writes int32 blocks one after the other into a file in `folder` from id `offset` on (the
+    file is created if missing, never truncated: several writers may share it), or into a
+    temporary folder of its own that is removed with the file's last user."""
 
-    def __init__(self, name: str, folder: Path | None = None):
+    def __init__(self, name: str, folder: Path | None = None, offset: int = 0):
         self.folder = None
         if folder is None:
             self.folder = tempfile.TemporaryDirectory(prefix="w2v-corpus-")
             folder = Path(self.folder.name)
         self.path = folder / name
-        self.file = open(self.path, "wb")  # noqa: SIM115 - closed in finish()
-        self.length = 0
+        self.file = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "r+b")
+        self.file.seek(4 * offset)
+        self.offset, self.length = offset, 0
 
     def write(self, ids: np.ndarray) -> None:
         try:
@@ -140,9 +147,13 @@ class _IdWriter:
             if self.folder:
                 self.folder.cleanup()
 
-    def finish(self) -> IdFile:
+    def finish(self, length: int | None = None) -> IdFile:
+        """The ids written; `length` cuts the file there (after a rewrite in place)."""
+        if length is not None:
+            self.file.truncate(4 * (self.offset + length))
+            self.length = length
         self.file.close()
-        ids = IdFile(self.path, self.length)
+        ids = IdFile(self.path, self.length, self.offset)
         if self.folder:
             weakref.finalize(ids, self.folder.cleanup)
         return ids
@@ -205,8 +216,9 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
     The vocabulary options are `Vocab.from_counts`'s. A plain corpus file (a `FileReader`) is
     read by up to `processes` processes at once; None: one per CPU, up to MAX_SCAN_PROCESSES,
     for a file of at least two SCAN_SPAN_BYTES. The result does not depend on the number."""
-    with tempfile.TemporaryDirectory(prefix="w2v-scan-") as folder:
-        parts = _scan_parts(sentences, Path(folder), processes)
+    folder = tempfile.TemporaryDirectory(prefix="w2v-corpus-")
+    try:
+        parts = _scan_parts(sentences, Path(folder.name), processes)
         report = ReadReport()
         for part in parts:
             report.add(part.report)
@@ -223,15 +235,19 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
         final = np.array([vocab.index.get(w, -1) for w in index], dtype=np.int32)
         pieces = [(p.ids, final[ids]) for p, ids in zip(parts, provisional, strict=True)]
         corpus = _remap(pieces, _starts(sentences, parts, total), total)
-        corpus.report = report
-        return vocab, corpus
+    except BaseException:
+        folder.cleanup()
+        raise
+    weakref.finalize(corpus.ids, folder.cleanup)
+    corpus.report = report
+    return vocab, corpus
 
 
 def _scan_parts(sentences, folder: Path, processes: int | None) -> list[_Part]:
     spans = _spans(sentences, processes)
     if len(spans) < 2:
-        return [_scan_span(sentences, None, folder / "part0.i32")]
-    return _scan_in_processes(sentences, spans, folder)
+        return [_scan_span(sentences, None, folder / IDS)]
+    return _scan_in_processes(sentences, spans, folder / IDS)
 
 
 def _spans(sentences, processes: int | None) -> list[tuple[int, int | None]]:
@@ -248,15 +264,16 @@ def _spans(sentences, processes: int | None) -> list[tuple[int, int | None]]:
 
 
 def _scan_span(sentences, span: tuple[int, int | None] | None, path: Path) -> _Part:
-    """Count (a byte range of) the corpus, writing its provisional ids to `path`."""
+    """Count (a byte range of) the corpus, writing its provisional ids into `path` from the id
+    offset equal to the range's first byte."""
     report = ReadReport()
     reading = read_corpus(sentences, report) if span is None else sentences.read(report, *span)
-    with _IdWriter(path.name, path.parent) as writer:
+    with _IdWriter(path.name, path.parent, span[0] if span else 0) as writer:
         counted = count_words(reading, writer)
         return _Part(counted, writer.finish(), report)
 
 
-def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
+def _scan_in_processes(reader: FileReader, spans, path: Path) -> list[_Part]:
     """Scan the first span here and each other in a forked process; any failure is raised here
     as the one-process scan would raise it, and stops the other processes."""
     context = multiprocessing.get_context("fork")
@@ -264,8 +281,7 @@ def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
     try:
         for k, span in enumerate(spans[1:], 1):
             receive, send = context.Pipe(duplex=False)
-            job = context.Process(target=_worker, args=(reader, span, folder / f"part{k}.i32",
-                                                        send, receive))
+            job = context.Process(target=_worker, args=(reader, span, path, send, receive))
             with warnings.catch_warnings():
                 # Python 3.12+ warns on forking a process with threads (torch's pools). The
                 # child runs only the reading and numpy code above, and leaves by os._exit.
@@ -273,7 +289,7 @@ def _scan_in_processes(reader: FileReader, spans, folder: Path) -> list[_Part]:
                 job.start()
             send.close()  # so that a child's death reads as the end of its pipe
             jobs.append((job, receive))
-        parts = [_scan_span(reader, spans[0], folder / "part0.i32")]
+        parts = [_scan_span(reader, spans[0], path)]
         return parts + [_receive(reader, job, receive) for job, receive in jobs]
     finally:
         for job, receive in jobs:
@@ -342,9 +358,12 @@ def _starts(sentences, parts: list[_Part], total: int) -> np.ndarray:
 
 
 def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: int):
-    """Rewrite each piece's provisional ids through its map to final ids, end to end, dropping
-    -1s and moving the sentence offsets to match."""
-    with _IdWriter("ids.i32") as writer:
+    """Rewrite each piece's provisional ids through its map to final ids, end to end from the
+    start of their one file, dropping -1s and moving the sentence offsets to match. In place:
+    a block is read before anything is written over it, since the write position never passes
+    the read position."""
+    first = pieces[0][0]
+    with _IdWriter(first.path.name, first.path.parent) as writer:
         new_starts = np.zeros_like(starts)
         kept_before = offset = 0
         for provisional, remap in pieces:
@@ -358,7 +377,7 @@ def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: i
                 new_starts[lo:hi] = prefix[starts[lo:hi] - a]
                 kept_before = int(prefix[-1])
             offset += len(provisional)
-        ids = writer.finish()
+        ids = writer.finish(kept_before)
     return EncodedCorpus(ids, new_starts, total)
 
 
@@ -366,7 +385,7 @@ def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
     """Encode a corpus with a fixed vocabulary (read from a file, built with pruning, grown)."""
     index = vocab.index
     report = ReadReport()
-    with _IdWriter("ids.i32") as writer:
+    with _IdWriter(IDS) as writer:
         starts, buffer, total, corpus_words = array("q", [0]), array("i"), 0, 0
         for sentence in read_corpus(sentences, report):
             corpus_words += len(sentence)

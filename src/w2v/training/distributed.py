@@ -164,7 +164,10 @@ class RoundTotals:
     stop: bool  # any rank asked to stop (a signal): every rank stops at the same round
 
 
-SATURATION = 1.0  # kappa: an update moves a row a share kappa * alpha of the way to its target
+# kappa: one update moves a row a share kappa * alpha (the starting rate) of the way to its
+# target. Measured (BENCHMARKS.md, 4 ranks): 0.05 best on text8-like and on 2M words; 0.03 and
+# below let frequent rows overshoot (the job diverged), 0.3 and above undertrain shared rows.
+SATURATION = 0.05
 
 
 def expected_updates(ids: np.ndarray, keep: np.ndarray, noise: np.ndarray, window: int,
@@ -175,7 +178,8 @@ def expected_updates(ids: np.ndarray, keep: np.ndarray, noise: np.ndarray, windo
     expected from its words (kept at `keep`), their windows (2 b context words, b uniform in
     1..window: window + 1 on average) and the noise words (`noise`, each word's share of the
     draws), and c = SATURATION * alpha the share of the way to its target that one update
-    moves a row."""
+    moves a row, with alpha the call's starting rate (the decaying one would call rows fresh
+    late in training, and the sum overshoot there: the loss rose in the last epoch)."""
     kept = np.bincount(ids, minlength=len(keep)) * keep  # (V,) expected kept occurrences
     uses = kept * (window + 1)  # as a context word (CBOW) or a pair's context (skip-gram)
     targets = uses if sg else kept  # predictions of each word

@@ -52,6 +52,7 @@ MIN_CHUNK_WORDS = 1 << 14
 # call's lowest epoch, stops the run.
 CHUNK_GROWTH = 1.5
 EPOCH_GROWTH = 1.25
+GROWTH_EXAMPLES = 10_000  # fewer examples in an epoch: its mean loss is too noisy to compare
 
 
 @dataclass
@@ -485,8 +486,9 @@ def check_chunk_growth(loss: float, lowest: float, epoch: int, words: float,
 
 def check_epoch_growth(stats: EpochStats, earlier: list[EpochStats], plan: Plan) -> None:
     """Stop when an epoch's loss rose past EPOCH_GROWTH times the lowest earlier epoch's in
-    this call."""
-    if not earlier or not stats.examples:
+    this call (epochs of at least GROWTH_EXAMPLES examples)."""
+    earlier = [h for h in earlier if h.examples >= GROWTH_EXAMPLES]
+    if not earlier or stats.examples < GROWTH_EXAMPLES:
         return
     best = min(earlier, key=lambda h: h.loss)
     if stats.loss <= EPOCH_GROWTH * best.loss:
