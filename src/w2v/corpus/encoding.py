@@ -279,7 +279,7 @@ def _scan_in_processes(reader: FileReader, spans, path: Path) -> list[_Part]:
     context = multiprocessing.get_context("fork")
     jobs = []
     try:
-        for k, span in enumerate(spans[1:], 1):
+        for span in spans[1:]:
             receive, send = context.Pipe(duplex=False)
             job = context.Process(target=_worker, args=(reader, span, path, send, receive))
             with warnings.catch_warnings():
