@@ -189,3 +189,15 @@ def test_outputs_right_beyond_max_exp_are_not_updated(kernel):
           window=1, negative=1, alpha_start=0.1, alpha_end=0.1, total_words=2.0)
     assert torch.equal(syn1[0], before[0]) and torch.equal(syn1[2], before[2])
     assert not torch.equal(syn1[1], before[1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_compiled_huffman_tree_is_the_python_transcriptions(seed):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 50, size=2000)  # many ties, in no order
+    compiled = lambda c: tuple(t.numpy() for t in cpu_kernel().huffman(torch.from_numpy(c)))  # noqa: E731
+    for c in (counts, np.sort(counts)[::-1].copy(), np.array([3, 1])):
+        expected = huffman_tree(c)
+        got = huffman_tree(c, compiled)
+        for e, g in zip(expected, got, strict=True):
+            assert e.dtype == g.dtype and np.array_equal(e, g)

@@ -46,7 +46,7 @@ def noise_table(
     return np.repeat(np.arange(len(slots), dtype=np.int32), slots)
 
 
-def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def huffman_tree(counts, build=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """word2vec.c's Huffman tree over the words' counts, for hierarchical softmax.
 
     Returns (code, point, path): word w's code bits are code[path[w]:path[w+1]] (root first) and
@@ -54,6 +54,10 @@ def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Built as CreateBinaryTree does (two cursors over the sorted counts), so ties break alike and
     the codes equal the C tool's. Counts in another order (sorted_vocab=0, a vocabulary grown by
     an update) get the tree of their stably sorted order, each word keeping its own code.
+
+    `build`, given, makes the tree of sorted counts instead of the Python loop here (training
+    passes the compiled kernel's `huffman`, the same algorithm in O(V) memory of plain arrays;
+    this loop stays as the fallback without a compiler and as its reference in the tests).
     """
     counts = np.asarray(counts, dtype=np.int64)
     n = len(counts)
@@ -61,7 +65,7 @@ def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise W2VError("hierarchical softmax needs at least 2 words in the vocabulary")
     if np.any(counts[1:] > counts[:-1]):
         order = np.argsort(-counts, kind="stable")  # order[rank] = word
-        code, point, path = huffman_tree(counts[order])
+        code, point, path = huffman_tree(counts[order], build)
         rank_lengths = np.diff(path)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
@@ -69,6 +73,8 @@ def huffman_tree(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.cumsum(rank_lengths[rank], out=new_path[1:])
         pick = np.concatenate([np.arange(path[r], path[r + 1]) for r in rank])
         return code[pick], point[pick], new_path
+    if build is not None:
+        return build(counts)
     count = np.concatenate([counts, np.full(n, np.iinfo(np.int64).max // 4)]).tolist()
     parent = [0] * (2 * n)
     binary = [0] * (2 * n)

@@ -166,6 +166,14 @@ class Chunk:
     done: float
 
 
+def _compiled_huffman():
+    """The compiled kernel's tree builder as numpy arrays, or None without the kernel."""
+    kernel = cpu_kernel()
+    if kernel is None:
+        return None
+    return lambda counts: tuple(t.numpy() for t in kernel.huffman(torch.from_numpy(counts)))
+
+
 def linear_decay(start: float, end: float, progress: float) -> float:
     """word2vec.c's schedule: alpha falls linearly with the share of words processed."""
     return start - (start - end) * min(max(progress, 0.0), 1.0)
@@ -185,7 +193,7 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
     kernel, walkers = update == "kernel", update in ("kernel", "fused")
-    tree = (huffman_tree(vocab.counts) if config.hs
+    tree = (huffman_tree(vocab.counts, _compiled_huffman()) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
     keep = torch.from_numpy(keep_probability(vocab.counts, config.sample))
     noise = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent))

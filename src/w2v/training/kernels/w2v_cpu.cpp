@@ -289,7 +289,51 @@ std::tuple<double, int64_t> train(
   return {loss, n};
 }
 
+// word2vec.c's CreateBinaryTree over counts sorted in descending order: two cursors, one moving
+// left over the leaves, one right over the inner nodes as they are made, so that ties break as
+// the C tool's do. Returns (code, point, path) as `corpus.tables.huffman_tree` does, in
+// O(V) memory of plain arrays (the Python transcription holds lists of Python ints: gigabytes at
+// 10M words).
+std::vector<torch::Tensor> huffman(torch::Tensor counts) {
+  const auto sorted = counts.to(torch::kInt64).contiguous();
+  const int64_t n = sorted.size(0);
+  const int64_t* leaf_count = sorted.data_ptr<int64_t>();
+  std::vector<int64_t> count(2 * n, INT64_MAX / 4), parent(2 * n, 0);
+  std::vector<int8_t> binary(2 * n, 0);
+  std::copy(leaf_count, leaf_count + n, count.begin());
+  int64_t leaf = n - 1, inner = n;
+  for (int64_t a = 0; a < n - 1; ++a) {
+    int64_t picks[2];
+    for (int64_t& pick : picks)
+      pick = (leaf >= 0 && count[leaf] < count[inner]) ? leaf-- : inner++;
+    count[n + a] = count[picks[0]] + count[picks[1]];
+    parent[picks[0]] = parent[picks[1]] = n + a;
+    binary[picks[1]] = 1;
+  }
+  // A parent is made after its children, so one pass from the root down gives every depth.
+  std::vector<int64_t> depth(2 * n - 1, 0);
+  for (int64_t node = 2 * n - 3; node >= 0; --node) depth[node] = depth[parent[node]] + 1;
+  auto path = torch::zeros({n + 1}, torch::kInt64);
+  int64_t* offsets = path.data_ptr<int64_t>();
+  for (int64_t w = 0; w < n; ++w) offsets[w + 1] = offsets[w] + depth[w];
+  auto code = torch::empty({offsets[n]}, torch::kInt8);
+  auto point = torch::empty({offsets[n]}, torch::kInt32);
+  int8_t* bits = code.data_ptr<int8_t>();
+  int32_t* nodes = point.data_ptr<int32_t>();
+  for (int64_t w = 0; w < n; ++w) {  // walk up from the leaf, filling from the path's end
+    int64_t node = w;
+    for (int64_t at = offsets[w + 1] - 1; at >= offsets[w]; --at) {
+      bits[at] = binary[node];
+      nodes[at] = static_cast<int32_t>(parent[node] - n);
+      node = parent[node];
+    }
+  }
+  return {code, point, path};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("huffman", &huffman, "word2vec.c's Huffman tree over counts in descending order",
+        py::arg("counts"), py::call_guard<py::gil_scoped_release>());
   m.def("train", &train,
         "word2vec.c's CBOW/skip-gram loop (negative sampling and/or hierarchical softmax) with "
         "lock-free threads",
