@@ -33,13 +33,13 @@ def main():
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
     print("```\n" + out.getvalue().split("\n\n", 2)[-1].strip() + "\n```\n")
 
-    from w2v.corpus.tables import keep_probability, noise_table
-    from w2v.training.batches import cbow_batches
+    from w2v.corpus.tables import keep_probability
+    from w2v.training.batches import AliasTable, cbow_batches
     from w2v.training.model import sgd_step
 
     keep = torch.from_numpy(keep_probability(model.vocab.counts, 1e-3))
-    table = torch.from_numpy(noise_table(model.vocab.counts)).long()
-    batches = cbow_batches(model.corpus, keep, table, 5, 5, 1024, torch.Generator().manual_seed(1))
+    noise = AliasTable.of(model.vocab.counts)
+    batches = cbow_batches(model.corpus, keep, noise, 5, 5, 1024, torch.Generator().manual_seed(1))
     steps = [next(batches) for _ in range(200)]
     with torch.profiler.profile() as prof:
         for b in steps:

@@ -4,6 +4,7 @@ by `benchmarks/gpu.py` on a GPU. Imports numpy alone, besides the kernel's const
 
 import numpy as np
 
+from w2v.corpus.tables import noise_alias
 from w2v.training.kernels import fused
 
 M = 0xFFFFFFFF
@@ -21,8 +22,8 @@ def draw(key: int, position: int, stream: int) -> int:
     return mix32((mix32(key ^ mix32(position)) + stream) & M)
 
 
-def reference(syn0, syn1, ids, sentence, keep_prob, noise, *, window, negative, sg, cbow_mean,
-              shrink_windows, alpha_start, alpha_end, words_done, total_words, seed):
+def reference(syn0, syn1, ids, sentence, keep_prob, noise_prob, noise_alias, *, window, negative,
+              sg, cbow_mean, shrink_windows, alpha_start, alpha_end, words_done, total_words, seed):
     """The kernel's loop, one word after another, in numpy: returns (loss, examples)."""
     key = fused.chunk_key(seed)
     u = np.array([(draw(key, i, 0) >> 8) * (1.0 / 16777216.0) for i in range(len(ids))],
@@ -30,14 +31,19 @@ def reference(syn0, syn1, ids, sentence, keep_prob, noise, *, window, negative, 
     kept = u < keep_prob[ids]
     tok, sent = ids[kept], sentence[kept]
     n, raw = len(tok), float(len(ids))
-    varied = len(noise) > 1 and noise[0] != noise[-1]
+    size, varied = len(noise_prob), len(noise_prob) > 1
     loss, examples = 0.0, 0
 
+    def alias_draw(p, stream):
+        slot = draw(key, p, stream) % size
+        coin = np.float32((draw(key ^ fused.COIN.value, p, stream) >> 8) * (1.0 / 16777216.0))
+        return slot if coin < noise_prob[slot] else noise_alias[slot]
+
     def noise_word(p, stream, word):
-        t = noise[draw(key, p, stream) % len(noise)]
+        t = alias_draw(p, stream)
         attempt = 1
         while t == word and varied and attempt < fused.MAX_REDRAWS:
-            t = noise[draw(key, p, stream + attempt * fused.REDRAW) % len(noise)]
+            t = alias_draw(p, stream + attempt * fused.REDRAW.value)
             attempt += 1
         return t
 
@@ -88,7 +94,7 @@ def tiny(seed: int = 0, words: int = 160, vocab: int = 12, dim: int = 8):
     ids = rng.integers(vocab, size=words).astype(np.int32)
     sentence = np.repeat(np.arange(4), words // 4).astype(np.int32)
     keep = np.where(np.arange(vocab) < 2, 0.5, 1.0).astype(np.float32)  # words 0, 1 subsampled
-    noise = np.repeat(np.arange(vocab), 1 + np.arange(vocab)[::-1]).astype(np.int32)
+    noise = noise_alias(np.arange(vocab, 0, -1) ** (4 / 3))  # shares falling 12:11:...:1
     syn0 = rng.uniform(-0.5 / dim, 0.5 / dim, size=(vocab, dim)).astype(np.float32)
     syn1 = rng.normal(0, 0.1, size=(vocab, dim)).astype(np.float32)
-    return ids, sentence, keep, noise, syn0, syn1
+    return ids, sentence, keep, *noise, syn0, syn1

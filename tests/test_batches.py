@@ -4,6 +4,7 @@ import torch
 from w2v.corpus.encoding import EncodedCorpus, encode
 from w2v.corpus.vocab import Vocab
 from w2v.training.batches import (
+    AliasTable,
     CBOWDataset,
     cbow_batches,
     cbow_examples,
@@ -18,8 +19,8 @@ def _examples(n=5000, vocab=50, window=5, negative=5, keep=1.0, sentences=7, see
     ids = torch.randint(vocab, (n,), generator=g)
     sentence = torch.sort(torch.randint(sentences, (n,), generator=g)).values
     keep_prob = torch.full((vocab,), keep, dtype=torch.float64)
-    table = torch.arange(vocab).repeat_interleave(3)
-    out = cbow_examples(ids, sentence, keep_prob, table, window, negative, g)
+    noise = AliasTable.of(np.ones(vocab))
+    out = cbow_examples(ids, sentence, keep_prob, noise, window, negative, g)
     return ids, sentence, out
 
 
@@ -51,11 +52,11 @@ def test_no_target_among_its_negatives():
     assert not (negatives == target[:, None]).any()
 
 
-def test_draw_negatives_follows_the_table():
+def test_draw_negatives_follows_the_noise_distribution():
     g = torch.Generator().manual_seed(3)
-    table = torch.tensor([0] * 6 + [1] * 3 + [2])
+    noise = AliasTable.of(np.array([6.0, 3.0, 1.0]), ns_exponent=1.0)
     target = torch.full((20000,), 7)
-    neg = draw_negatives(table, target, 5, g)
+    neg = draw_negatives(noise, target, 5, g)
     share = torch.bincount(neg.flatten(), minlength=3).double() / neg.numel()
     assert torch.allclose(share, torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64), atol=0.01)
 
@@ -66,7 +67,7 @@ def test_subsampling_keeps_words_at_their_keep_probability():
     ids = torch.randint(2, (n,), generator=g)
     keep_prob = torch.tensor([0.2, 0.9], dtype=torch.float64)
     _, mask, target, _ = cbow_examples(ids, torch.zeros(n, dtype=torch.long), keep_prob,
-                                       torch.tensor([0, 1]), 2, 1, g)
+                                       AliasTable.of(np.ones(2)), 2, 1, g)
     for word, p in [(0, 0.2), (1, 0.9)]:
         rate = (target == word).sum().item() / (ids == word).sum().item()
         assert abs(rate - p) < 0.01
@@ -75,8 +76,9 @@ def test_subsampling_keeps_words_at_their_keep_probability():
 def test_batches_cover_the_epoch_and_account_every_word():
     corpus = EncodedCorpus(np.arange(1000, dtype=np.int32) % 10,
                            np.array([0, 400, 1000]), 1000)
-    batches = list(cbow_batches(corpus, torch.ones(10, dtype=torch.float64), torch.arange(10),
-                                3, 2, 64, torch.Generator().manual_seed(0), chunk_tokens=300))
+    batches = list(cbow_batches(corpus, torch.ones(10, dtype=torch.float64),
+                                AliasTable.of(np.ones(10)), 3, 2, 64,
+                                torch.Generator().manual_seed(0), chunk_tokens=300))
     assert all(len(b) <= 64 for b in batches)
     assert sum(len(b) for b in batches) == 1000
     assert abs(sum(b.words for b in batches) - 1000) < 1e-6

@@ -12,20 +12,22 @@ import torch
 fused = pytest.importorskip("w2v.training.kernels.fused")
 from fused_reference import reference, tiny  # noqa: E402  (after TRITON_INTERPRET is set)
 
+from w2v.corpus.tables import noise_alias  # noqa: E402
+
 
 @pytest.mark.parametrize("sg, cbow_mean, shrink", [(0, True, True), (0, False, False),
                                                    (1, True, True)])
 def test_one_program_repeats_the_reference(sg, cbow_mean, shrink):
-    ids, sentence, keep, noise, syn0, syn1 = tiny()
+    ids, sentence, keep, prob, alias, syn0, syn1 = tiny()
     options = dict(window=3, negative=4, sg=bool(sg), cbow_mean=cbow_mean,
                    shrink_windows=shrink, alpha_start=0.05, alpha_end=0.01, words_done=40.0,
                    total_words=400.0, seed=12345678901)
     ref0, ref1 = syn0.copy(), syn1.copy()
-    ref_loss, ref_examples = reference(ref0, ref1, ids, sentence, keep, noise, **options)
+    ref_loss, ref_examples = reference(ref0, ref1, ids, sentence, keep, prob, alias, **options)
     t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)
     loss, examples = fused.train_chunk(
         t0, t1, torch.from_numpy(ids), torch.from_numpy(sentence), torch.from_numpy(keep),
-        torch.from_numpy(noise), True, segment=len(ids), **options)
+        torch.from_numpy(prob), torch.from_numpy(alias), segment=len(ids), **options)
     assert int(examples) == ref_examples > 0
     assert float(loss) == pytest.approx(ref_loss, rel=1e-4)
     np.testing.assert_allclose(t0.numpy(), ref0, atol=1e-5)
@@ -42,14 +44,14 @@ def test_many_programs_train_a_small_corpus():
     ids = np.concatenate([rng.integers(6, size=length) + 6 * t for t in topics]).astype(np.int32)
     sentence = np.repeat(np.arange(len(topics)), length).astype(np.int32)
     keep = np.ones(vocab, dtype=np.float32)
-    noise = np.repeat(np.arange(vocab), 10).astype(np.int32)
+    prob, alias = (torch.from_numpy(t) for t in noise_alias(np.ones(vocab)))
     syn0 = torch.from_numpy(rng.uniform(-0.5 / dim, 0.5 / dim, (vocab, dim)).astype(np.float32))
     syn1 = torch.zeros(vocab, dim)
     losses = []
     for epoch in range(3):
         loss, examples = fused.train_chunk(
             syn0, syn1, torch.from_numpy(ids), torch.from_numpy(sentence),
-            torch.from_numpy(keep), torch.from_numpy(noise), True, window=2, negative=2,
+            torch.from_numpy(keep), prob, alias, window=2, negative=2,
             sg=False, cbow_mean=True, shrink_windows=True, alpha_start=0.1, alpha_end=0.1,
             words_done=0.0, total_words=1.0, seed=epoch, segment=16)
         losses.append(float(loss) / int(examples))
@@ -84,8 +86,7 @@ def test_fused_refuses_the_cpu_outside_the_interpreter(monkeypatch):
 
 def test_a_chunk_waits_for_the_device_once(monkeypatch):
     """Reading a tensor's value on the host is where a GPU run waits; count those reads. Per
-    train() call the loop reads one flag of the noise table; per chunk the loss and the example
-    count, after the chunk, and nothing else."""
+    chunk the loss and the example count, after the chunk, and nothing else."""
     from w2v import Word2Vec
 
     model = Word2Vec(vector_size=8, window=2, negative=2, min_count=1, epochs=3, seed=3,
@@ -103,7 +104,7 @@ def test_a_chunk_waits_for_the_device_once(monkeypatch):
     model.train()
     chunks = len(model.trace)
     assert chunks == 3  # one chunk an epoch on so small a corpus
-    assert sorted(reads) == sorted(["__bool__"] + ["__float__", "__int__"] * chunks)
+    assert sorted(reads) == sorted(["__float__", "__int__"] * chunks)
 
 
 def test_cuda_defaults_to_fused_and_falls_back_with_one_warning(monkeypatch):

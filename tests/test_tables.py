@@ -1,8 +1,14 @@
-"""w2v.corpus.tables: word2vec.c's subsampling, noise table and Huffman codes."""
+"""w2v.corpus.tables: word2vec.c's subsampling, the noise alias table and Huffman codes."""
 
 import numpy as np
 
-from w2v.corpus.tables import huffman_tree, keep_probability, noise_distribution, noise_table
+from w2v.corpus.tables import (
+    alias_shares,
+    huffman_tree,
+    keep_probability,
+    noise_alias,
+    noise_distribution,
+)
 
 
 def test_keep_probability_is_word2vec_formula():
@@ -15,17 +21,29 @@ def test_keep_probability_is_word2vec_formula():
     assert keep_probability(counts, t)[0] < 0.2
 
 
-def test_noise_table_frequencies_follow_count_to_the_three_quarters():
+def test_the_alias_table_draws_count_to_the_three_quarters_exactly():
     counts = np.array([1000, 300, 50, 7, 1])
     p = noise_distribution(counts, 0.75)
     np.testing.assert_allclose(p, counts**0.75 / (counts**0.75).sum())
-    table = noise_table(counts, 0.75, size=1_000_000)
-    share = np.bincount(table, minlength=len(counts)) / len(table)
-    np.testing.assert_allclose(share, p, atol=2e-6)
-    draws = table[np.random.default_rng(1).integers(len(table), size=200_000)]
+    prob, alias = noise_alias(counts, 0.75)
+    assert prob.dtype == np.float32 and alias.dtype == np.int32
+    np.testing.assert_allclose(alias_shares(prob, alias), p, rtol=1e-6)
+    rng = np.random.default_rng(1)
+    slot = rng.integers(len(prob), size=200_000)
+    draws = np.where(rng.random(200_000) < prob[slot], slot, alias[slot])
     observed = np.bincount(draws, minlength=len(counts)) / len(draws)
     # Binomial standard error at 200k draws is below 0.0012 for every word.
     np.testing.assert_allclose(observed, p, atol=0.005)
+
+
+def test_every_word_of_a_zipf_vocabulary_is_drawn_at_its_share():
+    # A table of 1e7 slots gives the rarer half of such a vocabulary no slot at all.
+    words = 300_000
+    counts = np.maximum(5, 10**9 // np.arange(1, words + 1))
+    shares = alias_shares(*noise_alias(counts))
+    p = noise_distribution(counts)
+    assert shares.min() > 0
+    np.testing.assert_allclose(shares, p, rtol=1e-3)
 
 
 def test_huffman_codes_of_a_known_vocabulary():

@@ -1,16 +1,14 @@
 """The sampling tables built from word counts: what training draws from and by.
 
 - `keep_probability`: word2vec.c's subsampling of frequent words;
-- `noise_distribution` and `noise_table`: the smoothed unigram distribution of negative
-  sampling and its pre-generated table (one uniform slot per draw);
+- `noise_distribution` and `noise_alias`: the smoothed unigram distribution of negative
+  sampling and its alias table (exact draws in O(1));
 - `huffman_tree`: word2vec.c's Huffman codes for hierarchical softmax.
 """
 
 import numpy as np
 
 from w2v.errors import W2VError
-
-NOISE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves count-5 words in text8 fine
 
 
 def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -32,18 +30,41 @@ def noise_distribution(counts: np.ndarray, ns_exponent: float = 0.75) -> np.ndar
     return weights / weights.sum()
 
 
-def noise_table(
-    counts: np.ndarray, ns_exponent: float = 0.75, size: int = NOISE_TABLE_SIZE
-) -> np.ndarray:
-    """word2vec.c's pre-generated table: word i fills a share P(i) of `size` slots.
+def noise_alias(counts: np.ndarray, ns_exponent: float = 0.75,
+                build=None) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table of the noise distribution: (prob float32 (V,), alias int32 (V,)).
 
-    Drawing a uniform slot then gives a noise word in O(1).
+    A draw takes a uniform slot i, then keeps i with probability prob[i] and takes alias[i]
+    otherwise: O(1) per draw and exact, every word drawn at its share of count**ns_exponent
+    (up to float32 rounding), however rare. A pre-generated table of T slots (word2vec.c's,
+    1e8) cannot be: on a 10M-word Zipf vocabulary the rarest share is about 2.5e-8, a few slots
+    of 1e8 or none of 1e7. Built by Vose's method: the words below their fair share 1/V take
+    their remainder from one above it, which joins those below if it falls below. `build`,
+    given, does the same from the distribution (training passes the compiled kernel's
+    `alias_table`; this loop stays as the fallback and its reference in the tests).
     """
-    # Rounding the cumulative shares keeps the total exactly `size` and each word within one slot
-    # of its share, without a float temporary as large as the table.
-    bounds = np.round(np.cumsum(noise_distribution(counts, ns_exponent)) * size).astype(np.int64)
-    slots = np.diff(bounds, prepend=0)
-    return np.repeat(np.arange(len(slots), dtype=np.int32), slots)
+    p = noise_distribution(counts, ns_exponent)
+    if build is not None:
+        return build(p)
+    n = len(p)
+    scaled = (p * n).tolist()
+    prob, alias = [1.0] * n, list(range(n))
+    small = [i for i, q in enumerate(scaled) if q < 1.0]
+    large = [i for i, q in enumerate(scaled) if q >= 1.0]
+    while small and large:
+        s, big = small.pop(), large[-1]
+        prob[s], alias[s] = scaled[s], big
+        scaled[big] -= 1.0 - scaled[s]
+        if scaled[big] < 1.0:
+            small.append(large.pop())
+    return np.array(prob, dtype=np.float32), np.array(alias, dtype=np.int32)
+
+
+def alias_shares(prob: np.ndarray, alias: np.ndarray) -> np.ndarray:
+    """The distribution an alias table draws from: each word's chance per draw."""
+    n = len(prob)
+    kept = prob.astype(np.float64) / n
+    return kept + np.bincount(alias, weights=1.0 / n - kept, minlength=n)
 
 
 def huffman_tree(counts, build=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

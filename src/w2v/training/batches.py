@@ -3,7 +3,7 @@
 One pass of `cbow_examples` turns a slice of the encoded corpus into whole arrays of examples with
 no Python code per example: subsampling with word2vec.c's keep probability (drawn afresh each
 epoch), a window shrunk per target to 1..window, contexts that stop at sentence edges, and noise
-words from the pre-generated table, redrawn where they hit the target.
+words drawn exactly by the alias table, redrawn where they hit the target.
 
 `CBOWDataset` offers the same examples one at a time as a torch Dataset, with `collate_cbow` to
 pad them into batches, for people writing their own training loops.
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from w2v.corpus.encoding import EncodedCorpus
-from w2v.corpus.tables import keep_probability, noise_table
+from w2v.corpus.tables import keep_probability, noise_alias
 
 CHUNK_TOKENS = 1 << 18  # corpus tokens per example-building pass: bounds memory to ~50 MB
 # Each round redraws only the clashes, so even a 3-word vocabulary settles in a few dozen rounds;
@@ -47,20 +47,40 @@ def window_offsets(window: int, device=None) -> torch.Tensor:
     return torch.cat([left, -left.flip(0)])
 
 
+@dataclass
+class AliasTable:
+    """The noise distribution's alias table (`tables.noise_alias`) as tensors on one device."""
+
+    prob: torch.Tensor  # (V,) float32
+    alias: torch.Tensor  # (V,) int64
+
+    @classmethod
+    def of(cls, counts, ns_exponent: float = 0.75) -> "AliasTable":
+        prob, alias = noise_alias(counts, ns_exponent)
+        return cls(torch.from_numpy(prob), torch.from_numpy(alias).long())
+
+    @property
+    def device(self) -> torch.device:
+        return self.prob.device
+
+    def draw(self, shape, generator: torch.Generator) -> torch.Tensor:
+        """Words of `shape` drawn exactly from the noise distribution: a slot, then a coin."""
+        slot = torch.randint(len(self.prob), shape, generator=generator, device=self.device)
+        coin = torch.rand(shape, generator=generator, device=self.device)
+        return torch.where(coin < self.prob[slot], slot, self.alias[slot])
+
+
 def draw_negatives(
-    table: torch.Tensor, target: torch.Tensor, negative: int, generator: torch.Generator
+    noise: AliasTable, target: torch.Tensor, negative: int, generator: torch.Generator
 ) -> torch.Tensor:
-    """(B, K) noise words from the unigram**0.75 table, redrawn where equal to the target."""
-    slots = torch.randint(len(table), (len(target), negative), generator=generator,
-                          device=table.device)
-    neg = table[slots]
+    """(B, K) noise words from the unigram**0.75 distribution, redrawn where equal to the
+    target."""
+    neg = noise.draw((len(target), negative), generator)
     for _ in range(MAX_REDRAWS):
         clash = neg == target[:, None]
         if not clash.any():
             break
-        slots = torch.randint(len(table), (int(clash.sum()),), generator=generator,
-                              device=table.device)
-        neg[clash] = table[slots]
+        neg[clash] = noise.draw((int(clash.sum()),), generator)
     return neg
 
 
@@ -68,7 +88,7 @@ def cbow_examples(
     ids: torch.Tensor,
     sentence: torch.Tensor,
     keep_prob: torch.Tensor,
-    table: torch.Tensor,
+    noise: AliasTable,
     window: int,
     negative: int,
     generator: torch.Generator,
@@ -97,14 +117,14 @@ def cbow_examples(
     context = torch.where(inside, tok[pos], 0)[has_context]
     mask = inside[has_context].to(torch.float32)
     target = tok[has_context]
-    negatives = draw_negatives(table, target, negative, generator)
+    negatives = draw_negatives(noise, target, negative, generator)
     return context, mask, target, negatives
 
 
 def cbow_batches(
     corpus: EncodedCorpus,
     keep_prob: torch.Tensor,
-    table: torch.Tensor,
+    noise: AliasTable,
     window: int,
     negative: int,
     batch_size: int,
@@ -114,10 +134,10 @@ def cbow_batches(
 ) -> Iterator[CBOWBatch]:
     """One epoch of CBOW batches in corpus order, a slice of the corpus at a time.
 
-    Examples are built on the device of `table`, `keep_prob` and `generator`: on a GPU only the
+    Examples are built on the device of `noise`, `keep_prob` and `generator`: on a GPU only the
     ids cross the bus, never the examples."""
     for chunk, starts in corpus.chunks(chunk_tokens):  # whole sentences: no context is cut
-        yield from chunk_batches(chunk, starts, keep_prob, table, window, negative, batch_size,
+        yield from chunk_batches(chunk, starts, keep_prob, noise, window, negative, batch_size,
                                  generator, shrink)
 
 
@@ -125,7 +145,7 @@ def chunk_batches(
     chunk: np.ndarray,
     starts: np.ndarray,
     keep_prob: torch.Tensor,
-    table: torch.Tensor,
+    noise: AliasTable,
     window: int,
     negative: int,
     batch_size: int,
@@ -133,12 +153,12 @@ def chunk_batches(
     shrink: bool = True,
 ) -> Iterator[CBOWBatch]:
     """The CBOW batches of one chunk of whole sentences: ids (N,) and local sentence starts."""
-    device = table.device
+    device = noise.device
     ids = torch.from_numpy(chunk.astype(np.int64)).to(device)
     sentence = torch.repeat_interleave(torch.arange(len(starts) - 1),
                                        torch.from_numpy(np.diff(starts))).to(device)
     context, mask, target, negatives = cbow_examples(
-        ids, sentence, keep_prob, table, window, negative, generator, shrink
+        ids, sentence, keep_prob, noise, window, negative, generator, shrink
     )
     n = len(target)
     if n == 0:
@@ -154,7 +174,7 @@ def chunk_batches(
         )
 
 
-def skipgram_pairs(batch: CBOWBatch, table: torch.Tensor, negative: int,
+def skipgram_pairs(batch: CBOWBatch, noise: AliasTable, negative: int,
                    generator: torch.Generator) -> CBOWBatch:
     """Skip-gram examples from CBOW ones: one (context word -> target) pair per context slot,
     each with its own noise words, as a batch of one-word contexts for the same update."""
@@ -162,7 +182,7 @@ def skipgram_pairs(batch: CBOWBatch, table: torch.Tensor, negative: int,
     target = batch.target[rows]  # (P,)
     context = batch.context[rows, slots][:, None]  # (P, 1)
     mask = torch.ones_like(context, dtype=batch.mask.dtype)
-    negatives = draw_negatives(table, target, negative, generator)  # (P, K)
+    negatives = draw_negatives(noise, target, negative, generator)  # (P, K)
     return CBOWBatch(context, mask, target, negatives, words=batch.words)
 
 
@@ -180,7 +200,7 @@ class CBOWDataset(torch.utils.data.IterableDataset):
         self.corpus = corpus
         self.window, self.negative, self.seed = window, negative, seed
         self.keep_prob = torch.from_numpy(keep_probability(vocab.counts, sample))
-        self.table = torch.from_numpy(noise_table(vocab.counts, ns_exponent)).long()
+        self.noise = AliasTable.of(vocab.counts, ns_exponent)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -191,7 +211,7 @@ class CBOWDataset(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        batches = cbow_batches(self.corpus, self.keep_prob, self.table, self.window,
+        batches = cbow_batches(self.corpus, self.keep_prob, self.noise, self.window,
                                self.negative, batch_size=CHUNK_TOKENS, generator=generator)
         for i, batch in enumerate(batches):
             if i % workers != worker:

@@ -32,10 +32,10 @@ import numpy as np
 import torch
 
 from w2v.corpus.encoding import EncodedCorpus
-from w2v.corpus.tables import huffman_tree, keep_probability, noise_table
+from w2v.corpus.tables import huffman_tree, keep_probability, noise_alias, noise_distribution
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
-from w2v.training.batches import CHUNK_TOKENS, chunk_batches, skipgram_pairs
+from w2v.training.batches import CHUNK_TOKENS, AliasTable, chunk_batches, skipgram_pairs
 from w2v.training.config import TrainConfig
 from w2v.training.distributed import TableSync, expected_updates, local_threads, sync_interval
 from w2v.training.kernels import cpu_kernel
@@ -105,7 +105,8 @@ class Sampling:
     the update reads them; the fields are named as the compiled kernel's arguments."""
 
     keep_prob: torch.Tensor  # (V,) chance of keeping an occurrence of each word (subsampling)
-    noise: torch.Tensor  # (T,) the unigram**ns_exponent table of negative sampling
+    noise_prob: torch.Tensor  # (V,) the alias table of the unigram**ns_exponent noise of
+    noise_alias: torch.Tensor  # (V,) negative sampling (`tables.noise_alias`)
     code: torch.Tensor  # Huffman code bits of every word, concatenated (hs only)
     point: torch.Tensor  # the inner nodes on every word's path, concatenated (hs only)
     path: torch.Tensor  # (V + 1,): word w's bits and nodes are [path[w], path[w + 1])
@@ -166,6 +167,14 @@ class Chunk:
     done: float
 
 
+def _compiled_alias():
+    """The compiled kernel's alias-table builder as numpy arrays, or None without the kernel."""
+    kernel = cpu_kernel()
+    if kernel is None:
+        return None
+    return lambda p: tuple(t.numpy() for t in kernel.alias_table(torch.from_numpy(p)))
+
+
 def _compiled_huffman():
     """The compiled kernel's tree builder as numpy arrays, or None without the kernel."""
     kernel = cpu_kernel()
@@ -196,11 +205,12 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     tree = (huffman_tree(vocab.counts, _compiled_huffman()) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
     keep = torch.from_numpy(keep_probability(vocab.counts, config.sample))
-    noise = torch.from_numpy(noise_table(vocab.counts, config.ns_exponent))
-    # The kernels that walk the corpus read float32 probabilities and an int32 table; the
-    # batched path indexes with int64.
+    prob, alias = map(torch.from_numpy, noise_alias(vocab.counts, config.ns_exponent,
+                                                    _compiled_alias()))
+    # The kernels that walk the corpus read float32 probabilities and int32 ids; the batched
+    # path indexes with int64.
     sampling = Sampling(keep.float().to(device) if walkers else keep.to(device),
-                        noise.to(device) if walkers else noise.to(device, torch.int64),
+                        prob.to(device), alias.to(device, torch.int32 if walkers else torch.int64),
                         *map(torch.from_numpy, tree))
     if not kernel and (config.workers or sync is not None):
         torch.set_num_threads(local_threads(config.workers))
@@ -213,7 +223,7 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
                 config.alpha if start_alpha is None else start_alpha,
                 config.min_alpha if end_alpha is None else end_alpha,
                 float(len(corpus)), size, untrained_loss(config.negative, code_length),
-                keep.numpy(), np.bincount(noise.numpy(), minlength=len(vocab)) / len(noise),
+                keep.numpy(), noise_distribution(vocab.counts, config.ns_exponent),
                 first_epoch, *((sync.rank, sync.world) if sync is not None else (0, 1)))
 
 
@@ -284,7 +294,6 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
 
     c, s = plan.config, plan.sampling
     syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
-    varied = bool(len(s.noise) > 1 and s.noise[0] != s.noise[-1])  # once a call, not a chunk
     for epoch in range(state.position.epoch, c.epochs):
         chunks = pending_chunks(corpus, plan, state.position)
         for chunk, ids, sentence in staged(chunks, syn0.device):
@@ -292,7 +301,7 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
             loss, examples, words = 0.0, 0, 0.0
             if ids is not None:
                 loss_sum, count = fused.train_chunk(
-                    syn0, syn1neg, ids, sentence, s.keep_prob, s.noise, varied,
+                    syn0, syn1neg, ids, sentence, s.keep_prob, s.noise_prob, s.noise_alias,
                     window=c.window, negative=c.negative, sg=bool(c.sg),
                     cbow_mean=bool(c.cbow_mean), shrink_windows=c.shrink_windows,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
@@ -354,8 +363,9 @@ def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                   optimizer: torch.optim.Optimizer | None = None) -> Iterator[EpochStats]:
     """The tensor loop: each chunk's examples built at once on the tables' device, then stepped
     a batch at a time by `sgd_step`, or by autograd and `optimizer`."""
-    c, device = plan.config, plan.sampling.noise.device
-    keep, noise = plan.sampling.keep_prob, plan.sampling.noise
+    c, device = plan.config, plan.sampling.noise_prob.device
+    keep = plan.sampling.keep_prob
+    noise = AliasTable(plan.sampling.noise_prob, plan.sampling.noise_alias)
     for epoch in range(state.position.epoch, c.epochs):
         for chunk in pending_chunks(corpus, plan, state.position):
             t0 = time.perf_counter()

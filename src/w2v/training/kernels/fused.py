@@ -28,6 +28,7 @@ import triton.language as tl
 
 MAX_EXP = tl.constexpr(6.0)  # word2vec.c's sigmoid table ends here: a right output beyond it
 # is not updated
+COIN = tl.constexpr(0x5BD1E995)  # xored into the key: the alias coins' own stream
 MAX_REDRAWS = tl.constexpr(32)  # a noise word equal to the target is drawn again at most so often
 REDRAW = tl.constexpr(1 << 20)  # stream stride between redraw attempts
 SEGMENT_WORDS = 64  # kept words per program: ~16K programs for a 1M-word chunk
@@ -64,13 +65,23 @@ def _subsample_kernel(ids, keep_prob, kept, n, key, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def _noise_word(noise, noise_size, key, p, stream, word, varied):
+def _alias_draw(noise_prob, noise_alias, size, key, p, stream):
+    """A word drawn exactly from the noise distribution by its alias table: a uniform slot,
+    then a coin drawn under the key's COIN twin."""
+    slot = (_draw(key, p, stream) % size).to(tl.int64)
+    coin = (_draw(key ^ COIN, p, stream) >> 8).to(tl.float32) * (1.0 / 16777216.0)
+    return tl.where(coin < tl.load(noise_prob + slot), slot.to(tl.int32),
+                    tl.load(noise_alias + slot))
+
+
+@triton.jit
+def _noise_word(noise_prob, noise_alias, noise_size, key, p, stream, word, varied):
     """A noise word for target `word`, redrawn (on streams REDRAW apart) while it equals it."""
     size = tl.cast(noise_size, tl.uint32)
-    t = tl.load(noise + (_draw(key, p, stream) % size).to(tl.int64))
+    t = _alias_draw(noise_prob, noise_alias, size, key, p, stream)
     attempt = tl.full((), 1, tl.int32)  # typed: the compiler wants loop-carried types fixed
     while (t == word) & varied & (attempt < MAX_REDRAWS):
-        t = tl.load(noise + (_draw(key, p, stream + attempt * REDRAW) % size).to(tl.int64))
+        t = _alias_draw(noise_prob, noise_alias, size, key, p, stream + attempt * REDRAW)
         attempt += 1
     return t
 
@@ -109,7 +120,8 @@ def _learn(h, syn1neg, target, alpha, offs, dmask, D: tl.constexpr, LABEL: tl.co
 
 
 @triton.jit
-def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, key,
+def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, noise_size, varied,
+                  key,
                   loss_out, examples_out, alpha_start, alpha_end, done, chunk_words, total,
                   D: tl.constexpr, BLOCK_D: tl.constexpr, WINDOW: tl.constexpr,
                   NEGATIVE: tl.constexpr, SG: tl.constexpr, MEAN: tl.constexpr,
@@ -143,7 +155,7 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
                     err, part = _learn(h, syn1neg, word, alpha, offs, dmask, D, True)
                     loss += part
                     for d in range(NEGATIVE):
-                        t = _noise_word(noise, noise_size, key, p,
+                        t = _noise_word(noise_prob, noise_alias, noise_size, key, p,
                                         2 + slot * NEGATIVE + d, word, varied)
                         e, part = _learn(h, syn1neg, t, alpha, offs, dmask, D, False)
                         err += e
@@ -166,7 +178,8 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise, noise_size, varied, ke
                 err, part = _learn(h, syn1neg, word, alpha, offs, dmask, D, True)
                 loss += part
                 for d in range(NEGATIVE):
-                    t = _noise_word(noise, noise_size, key, p, 2 + d, word, varied)
+                    t = _noise_word(noise_prob, noise_alias, noise_size, key, p, 2 + d, word,
+                                    varied)
                     e, part = _learn(h, syn1neg, t, alpha, offs, dmask, D, False)
                     err += e
                     loss += part
@@ -182,14 +195,14 @@ def chunk_key(seed: int) -> int:
 
 
 def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
-                sentence: torch.Tensor, keep_prob: torch.Tensor, noise: torch.Tensor,
-                varied: bool, *,
+                sentence: torch.Tensor, keep_prob: torch.Tensor, noise_prob: torch.Tensor,
+                noise_alias: torch.Tensor, *,
                 window: int, negative: int, sg: bool, cbow_mean: bool, shrink_windows: bool,
                 alpha_start: float, alpha_end: float, words_done: float, total_words: float,
                 seed: int, segment: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Train on one chunk: ids and sentence (N,) int32 on the tables' device, each raw word's
-    id and sentence number; keep_prob (V,) float32 and noise (T,) int32 on that device too;
-    `varied` False when every noise word is one word (a 1-word vocabulary: no redraws).
+    id and sentence number; keep_prob and noise_prob (V,) float32 and noise_alias (V,) int32
+    (the noise distribution's alias table) on that device too.
     Returns (loss sum, examples) as device tensors, not read back, so the caller decides when
     to wait for them. `segment`: kept words per program (default SEGMENT_WORDS)."""
     device = syn0.device
@@ -213,7 +226,8 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
     examples = torch.zeros(programs, dtype=torch.int32, device=device)
     dim = syn0.shape[1]
     _train_kernel[(programs,)](
-        syn0, syn1neg, tok, sent, count, noise, len(noise), varied, key, loss, examples,
+        syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, len(noise_prob),
+        len(noise_prob) > 1, key, loss, examples,
         alpha_start, alpha_end, words_done, float(n), max(total_words, 1.0),
         D=dim, BLOCK_D=triton.next_power_of_2(dim), WINDOW=window, NEGATIVE=negative,
         SG=bool(sg), MEAN=bool(cbow_mean), SHRINK=bool(shrink_windows), SEGMENT=segment,

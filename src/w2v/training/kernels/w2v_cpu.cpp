@@ -21,6 +21,8 @@ struct Lcg {
   uint64_t state;
   uint64_t next() { return state = state * 25214903917ULL + 11; }
   float uniform() { return (next() >> 16 & 0xFFFF) / 65536.0f; }
+  // 24 bits, as many as a float's mantissa: the alias table's coin.
+  float uniform24() { return (next() >> 40) * (1.0f / 16777216.0f); }
   // A draw in [0, n) from the top 32 bits by multiply-shift: no division on the hot path.
   uint64_t below(uint64_t n) { return ((next() >> 32) * n) >> 32; }
 };
@@ -51,7 +53,8 @@ struct Model {
   const int32_t* point; // inner nodes on every word's path, concatenated
   const int64_t* path;  // word w's code and points are [path[w], path[w + 1])
   const float* keep;    // subsampling keep probability per word
-  const int32_t* noise; // unigram**0.75 table
+  const float* noise_prob;    // Walker's alias table of unigram**0.75: keep slot i with
+  const int32_t* noise_alias; // noise_prob[i], else take noise_alias[i]
   uint64_t noise_size;
   bool varied;          // false for a 1-word vocabulary, whose noise word is always the target
 };
@@ -91,6 +94,12 @@ inline void learn(const float* h, float* out, bool label, float alpha, float* ne
   axpy(g, h, out, dim);
 }
 
+// A noise word, exactly from unigram**0.75 (Walker's alias method): a uniform slot, then a coin.
+inline int32_t noise_word(const Model& m, Lcg& rng) {
+  const uint64_t slot = rng.below(m.noise_size);
+  return rng.uniform24() < m.noise_prob[slot] ? static_cast<int32_t>(slot) : m.noise_alias[slot];
+}
+
 // Draws the noise words of the next example and asks for their rows early: the fetches from
 // memory then overlap the work before their dot products instead of stalling each one.
 inline void draw_noise(const Model& m, const Options& o, Worker& w, int32_t word) {
@@ -99,7 +108,7 @@ inline void draw_noise(const Model& m, const Options& o, Worker& w, int32_t word
     __builtin_prefetch(m.syn1neg + int64_t(word) * o.dim);
     for (int64_t d = 1; d <= o.negative; ++d) {
       int32_t target;
-      do target = m.noise[w.rng.below(m.noise_size)]; while (target == word && m.varied);
+      do target = noise_word(m, w.rng); while (target == word && m.varied);
       w.outputs[d] = target;
       __builtin_prefetch(m.syn1neg + int64_t(target) * o.dim);
     }
@@ -192,7 +201,8 @@ float* rows_or_null(torch::Tensor t, int64_t rows, int64_t dim, bool used, const
 // call. Python passes every argument by name (the binding below names them).
 std::tuple<double, int64_t> train(
     torch::Tensor syn0, torch::Tensor syn1neg, torch::Tensor syn1, torch::Tensor ids,
-    torch::Tensor starts, torch::Tensor keep_prob, torch::Tensor noise, torch::Tensor code,
+    torch::Tensor starts, torch::Tensor keep_prob, torch::Tensor noise_prob,
+    torch::Tensor noise_alias, torch::Tensor code,
     torch::Tensor point, torch::Tensor path, int64_t window, int64_t negative, bool hs, bool sg,
     bool cbow_mean, bool shrink_windows, double alpha_start, double alpha_end, double words_done,
     double total_words, int64_t seed, int64_t workers) {
@@ -215,11 +225,14 @@ std::tuple<double, int64_t> train(
   m.syn1 = rows_or_null(syn1, rows, dim, hs, "syn1");
   m.keep = keep_prob.data_ptr<float>();
   if (negative > 0) {
-    TORCH_CHECK(noise.scalar_type() == torch::kInt32 && noise.is_contiguous() && noise.numel() > 0,
-                "noise: a contiguous int32 noise table");
-    m.noise = noise.data_ptr<int32_t>();
-    m.noise_size = static_cast<uint64_t>(noise.numel());
-    m.varied = m.noise_size > 1 && m.noise[0] != m.noise[m.noise_size - 1];
+    TORCH_CHECK(noise_prob.scalar_type() == torch::kFloat32 && noise_prob.is_contiguous() &&
+                    noise_alias.scalar_type() == torch::kInt32 && noise_alias.is_contiguous() &&
+                    noise_prob.numel() == rows && noise_alias.numel() == rows,
+                "noise_prob float32 and noise_alias int32: contiguous, one per word");
+    m.noise_prob = noise_prob.data_ptr<float>();
+    m.noise_alias = noise_alias.data_ptr<int32_t>();
+    m.noise_size = static_cast<uint64_t>(rows);
+    m.varied = rows > 1;
   }
   if (hs) {
     TORCH_CHECK(code.scalar_type() == torch::kInt8 && point.scalar_type() == torch::kInt32 &&
@@ -331,14 +344,46 @@ std::vector<torch::Tensor> huffman(torch::Tensor counts) {
   return {code, point, path};
 }
 
+// Walker's alias table for probabilities `p` (V,), built by Vose's method as
+// `corpus.tables.noise_alias` builds it, slot for slot: the words below their fair share 1/V
+// take their remainder from one above it, which then stands in the queue of those below if it
+// fell below. Returns (prob float32, alias int32).
+std::vector<torch::Tensor> alias_table(torch::Tensor p) {
+  const auto probs = p.to(torch::kFloat64).contiguous();
+  const int64_t n = probs.size(0);
+  const double* share = probs.data_ptr<double>();
+  std::vector<double> scaled(n);
+  std::vector<int64_t> small, large;
+  for (int64_t i = 0; i < n; ++i) {
+    scaled[i] = share[i] * n;
+    (scaled[i] < 1.0 ? small : large).push_back(i);
+  }
+  auto prob = torch::ones({n}, torch::kFloat32);
+  auto alias = torch::arange(n, torch::kInt32);
+  float* keep = prob.data_ptr<float>();
+  int32_t* other = alias.data_ptr<int32_t>();
+  while (!small.empty() && !large.empty()) {
+    const int64_t s = small.back(), l = large.back();
+    small.pop_back();
+    keep[s] = static_cast<float>(scaled[s]);
+    other[s] = static_cast<int32_t>(l);
+    scaled[l] -= 1.0 - scaled[s];
+    if (scaled[l] < 1.0) large.pop_back(), small.push_back(l);
+  }
+  return {prob, alias};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("alias_table", &alias_table, "Walker's alias table of a distribution (Vose's method)",
+        py::arg("p"), py::call_guard<py::gil_scoped_release>());
   m.def("huffman", &huffman, "word2vec.c's Huffman tree over counts in descending order",
         py::arg("counts"), py::call_guard<py::gil_scoped_release>());
   m.def("train", &train,
         "word2vec.c's CBOW/skip-gram loop (negative sampling and/or hierarchical softmax) with "
         "lock-free threads",
         py::arg("syn0"), py::arg("syn1neg"), py::arg("syn1"), py::arg("ids"), py::arg("starts"),
-        py::arg("keep_prob"), py::arg("noise"), py::arg("code"), py::arg("point"),
+        py::arg("keep_prob"), py::arg("noise_prob"), py::arg("noise_alias"), py::arg("code"),
+        py::arg("point"),
         py::arg("path"), py::kw_only(), py::arg("window"), py::arg("negative"), py::arg("hs"),
         py::arg("sg"), py::arg("cbow_mean"), py::arg("shrink_windows"), py::arg("alpha_start"),
         py::arg("alpha_end"), py::arg("words_done"), py::arg("total_words"), py::arg("seed"),
