@@ -1,0 +1,120 @@
+"""How the corpus pipeline scales: a synthetic Zipf corpus, vocabulary, tables, one epoch.
+
+    python benchmarks/scale.py [--tokens 100000000,1000000000] [--words 10000000]
+        [--train-tokens 20000000]
+
+For each size: a corpus of `tokens` tokens drawn from a Zipf law (exponent 1) over `words`
+distinct words, written to a temporary file (removed after, never committed), then timed:
+the vocabulary pass (`Word2Vec.build_vocab`, which counts and encodes the corpus in one scan),
+the peak RSS of this process and its scan processes, the disk the encoded corpus takes, the
+noise alias table and Huffman tree of the resulting vocabulary, and the words/s of training on
+the corpus's first `train-tokens` tokens (CBOW defaults, all cores; words/s counts raw corpus
+words). Prints a markdown table and the projection to 10B and 100B tokens from the largest
+size's per-token costs.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import machine
+
+BLOCK = 10_000_000  # tokens generated per block
+
+
+def zipf_corpus(path: Path, tokens: int, words: int, seed: int = 0) -> None:
+    """`tokens` words separated by spaces, word r drawn with probability ~ 1 / r."""
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(1.0 / np.arange(1, words + 1))
+    cdf /= cdf[-1]
+    names = np.array([f"w{r}" for r in range(words)], dtype=object)
+    with open(path, "w") as f:
+        for start in range(0, tokens, BLOCK):
+            n = min(BLOCK, tokens - start)
+            ranks = np.minimum(np.searchsorted(cdf, rng.random(n)), words - 1)
+            f.write(" ".join(names[ranks].tolist()))
+            f.write("\n")
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def measure(tokens: int, words: int, train_tokens: int, folder: Path) -> dict:
+    from w2v import Word2Vec
+    from w2v.corpus.tables import huffman_tree, noise_alias
+    from w2v.training.loop import _compiled_alias, _compiled_huffman
+
+    path = folder / f"zipf-{tokens}.txt"
+    t0 = time.perf_counter()
+    zipf_corpus(path, tokens, words)
+    generated = time.perf_counter() - t0
+    model = Word2Vec(epochs=1)
+    t0 = time.perf_counter()
+    model.build_vocab(corpus_file=path)
+    vocab_s = time.perf_counter() - t0
+    ids = model.corpus.ids.path
+    disk = os.stat(ids).st_blocks * 512
+    counts = model.vocab.counts
+    t0 = time.perf_counter()
+    noise_alias(counts, build=_compiled_alias())
+    noise_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    huffman_tree(counts, _compiled_huffman())
+    huffman_s = time.perf_counter() - t0
+    rss = peak_rss_mb()
+    path.unlink()
+    train = Word2Vec(epochs=1)
+    head = folder / "head.txt"
+    zipf_corpus(head, train_tokens, words, seed=1)
+    train.build_vocab(corpus_file=head)
+    t0 = time.perf_counter()
+    train.train()
+    train_s = time.perf_counter() - t0
+    head.unlink()
+    return {"tokens": tokens, "generate_s": generated, "vocab_s": vocab_s,
+            "vocab": len(model.vocab), "disk_bytes": disk, "kept_ids": len(model.corpus),
+            "noise_s": noise_s, "huffman_s": huffman_s, "peak_rss_mb": rss,
+            "train_words_per_s": train.corpus.corpus_words / train_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", default="100000000,1000000000")
+    parser.add_argument("--words", type=int, default=10_000_000)
+    parser.add_argument("--train-tokens", type=int, default=20_000_000)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="w2v-scale-") as tmp:
+        for tokens in map(int, args.tokens.split(",")):
+            row = measure(tokens, args.words, args.train_tokens, Path(tmp))
+            print(row, file=sys.stderr, flush=True)
+            rows.append(row)
+    print(f"\n{machine()}, Zipf corpora over {args.words:,} words\n")
+    print("| tokens | distinct kept (min_count 5) | vocabulary pass s | tokens/s | peak RSS MB | "
+          "disk bytes/token | alias table s | Huffman s | train words/s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['tokens']:,} | {r['vocab']:,} | {r['vocab_s']:.1f} | "
+              f"{r['tokens'] / r['vocab_s']:,.0f} | {r['peak_rss_mb']:,.0f} | "
+              f"{r['disk_bytes'] / r['tokens']:.2f} | {r['noise_s']:.2f} | "
+              f"{r['huffman_s']:.2f} | {r['train_words_per_s']:,.0f} |")
+    last = rows[-1]
+    per_token = last["vocab_s"] / last["tokens"]
+    print()
+    for total in (10**10, 10**11):
+        print(f"- {total:,} tokens: vocabulary pass ~{per_token * total / 3600:.1f} h, one "
+              f"epoch ~{total / last['train_words_per_s'] / 3600:.1f} h, encoded corpus "
+              f"~{4 * total / 1e9:,.0f} GB on disk")
+
+
+if __name__ == "__main__":
+    main()
