@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import machine
 
 BLOCK = 10_000_000  # tokens generated per block

@@ -147,7 +147,7 @@ def test_exchange_combines_every_ranks_changes(monkeypatch):
     others = {"mask": None}
 
     def all_reduce(tensor, op=None):
-        if tensor.dtype == torch.int32:  # the changed-rows mask
+        if tensor.dtype == torch.uint8:  # the changed-rows mask: a byte a row
             tensor += torch.stack([(theirs != base).any(1)]).to(torch.int32)
             others["mask"] = tensor.clone()
         elif tensor.dtype == torch.float64:  # loss, examples, stop

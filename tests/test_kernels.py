@@ -119,7 +119,8 @@ def train(kernel, syn0, syn1neg, syn1, ids, starts, keep_prob, noise, code, poin
         window=window, negative=negative,
         hs=hs, sg=sg, cbow_mean=cbow_mean, shrink_windows=shrink_windows,
         alpha_start=alpha_start, alpha_end=alpha_end, words_done=words_done,
-        total_words=total_words, seed=seed, workers=workers)
+        total_words=total_words, seed=seed, workers=workers,
+        touched=torch.empty(0, dtype=torch.uint8))
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +230,24 @@ def test_the_compiled_alias_table_is_the_python_one_and_exact_on_10m_zipf_words(
     p = noise_distribution(counts)
     assert shares.min() > 0
     assert np.abs(shares / p - 1).max() < 0.01
+
+
+def test_the_kernel_marks_every_output_row_it_changes(kernel):
+    rng = np.random.default_rng(4)
+    V, D = 500, 8
+    ids = torch.from_numpy(rng.integers(V, size=400).astype(np.int32))
+    syn0 = torch.from_numpy(rng.uniform(-0.1, 0.1, (V, D)).astype(np.float32))
+    syn1neg = torch.zeros(V, D)
+    touched = torch.zeros(V, dtype=torch.uint8)
+    kernel.train(syn0=syn0, syn1neg=syn1neg, syn1=torch.empty(0), ids=ids,
+                 starts=torch.tensor([0, 400]), keep_prob=torch.ones(V),
+                 **dict(zip(("noise_prob", "noise_alias"),
+                            map(torch.from_numpy, noise_alias(np.ones(V))), strict=True)),
+                 code=NO_TREE[0], point=NO_TREE[1], path=NO_TREE[2], window=2, negative=2,
+                 hs=False, sg=False, cbow_mean=True, shrink_windows=True, alpha_start=0.05,
+                 alpha_end=0.05, words_done=0.0, total_words=400.0, seed=1, workers=1,
+                 touched=touched)
+    changed = (syn1neg != 0).any(1)
+    assert changed.any() and bool((touched.bool() | ~changed).all())  # changed => marked
+    assert bool(touched[ids.long()].all())  # every target is an output row
+    assert int(touched.sum()) < V  # noise words of 400 examples do not reach every row

@@ -7,15 +7,14 @@ tables. The corpus is cut into chunks of `sync_words` words, dealt round-robin: 
 k trains chunk r * world + k with its own threads, and then every rank joins one exchange.
 
 The exchange combines changes, not tables: each rank keeps a copy of the tables as they were
-after the last exchange; rows that changed on any rank are sent (a mask of V int32 first, whose
-sum counts the ranks that changed each row, then the changed rows' deltas, summed with
-all_reduce) and each rank sets row = base + `combine_changes(summed delta, ranks)`: the mean of
+after the last exchange; rows that any rank touched are sent (a mask of V bytes first, whose
+sum counts the ranks that touched each row, then those rows' deltas, summed with all_reduce) and each rank sets row = base + `combine_changes(summed delta, ranks)`: the mean of
 the changes of the ranks that touched the row. A rare word's row, touched by one rank, takes
 that rank's update in full, as one shared table would; a frequent word's row, touched by every
 rank from the same stale base, takes their mean, where the plain sum would step it `world`
 times (a batch `world` times larger at the same rate: the overshoot that made four ranks
 diverge on a small corpus; BENCHMARKS.md compares the rules).
-Bytes sent per exchange and table: 4 V (mask) + 4 D R (R changed rows), each all_reduce
+Bytes sent per exchange and table: V (mask) + 4 (D + 2) R (R touched rows), each all_reduce
 moving about 2 (world - 1) / world times that per rank on a ring.
 """
 
@@ -226,11 +225,17 @@ class TableSync:
 
     @torch.no_grad()
     def exchange(self, loss: float, examples: int, stop: bool,
-                 exposure: list[np.ndarray] | None = None) -> RoundTotals:
+                 exposure: list[np.ndarray] | None = None,
+                 touched: list[torch.Tensor] | None = None) -> RoundTotals:
+        """One exchange: the job's totals back, the tables combined. `exposure`: this rank's
+        per table (`expected_updates`; None: it trained nothing); `touched`: per table, the rows
+        it may have changed (bool (V,)), as the compiled kernel reports them; None: found by
+        comparing every table with its base, two passes over all of it."""
         t0 = time.perf_counter()
-        changed = torch.stack([(t != b).any(1) for t, b in zip(self.tables, self.base,
-                                                                 strict=True)])  # (T, V)
-        mask = changed.to(torch.int32)
+        if touched is None:
+            touched = [(t != b).any(1) for t, b in zip(self.tables, self.base, strict=True)]
+        # One byte a row while the count of ranks fits in it: a quarter of int32's traffic.
+        mask = torch.stack(touched).to(torch.uint8 if self.world < 256 else torch.int32)
         totals = torch.tensor([loss, float(examples), float(stop)], dtype=torch.float64,
                               device=mask.device)
         self._reduce(mask, "exchanging changed rows")

@@ -261,10 +261,13 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
     syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
     syn1 = model.hs_embed.weight.data if model.hs_embed is not None else torch.empty(0)
     threads = local_threads(c.workers)
+    # In a job the kernel marks the output rows its noise words touch: only those are sent.
+    touched = torch.zeros(len(syn0) if sync is not None else 0, dtype=torch.uint8)
     for epoch in range(state.position.epoch, c.epochs):
         for chunk in pending_chunks(corpus, plan, state.position):
             t0 = time.perf_counter()
             loss, examples, words = 0.0, 0, 0.0
+            touched.zero_()
             if chunk.ids is not None:
                 loss, examples = kernel.train(
                     syn0=syn0, syn1neg=syn1neg, syn1=syn1, ids=torch.from_numpy(chunk.ids),
@@ -273,10 +276,10 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     cbow_mean=bool(c.cbow_mean), shrink_windows=c.shrink_windows,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
                     words_done=chunk.done, total_words=plan.total_words,
-                    seed=plan.seed(epoch, chunk.index), workers=threads)
+                    seed=plan.seed(epoch, chunk.index), workers=threads, touched=touched)
                 words = float(len(chunk.ids))
             stop = account(plan, state, chunk, loss, examples, words,
-                           time.perf_counter() - t0, sync, checkpoints)
+                           time.perf_counter() - t0, sync, checkpoints, touched)
             show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, None, stop=stop)
@@ -438,10 +441,13 @@ def pending_chunks(corpus: EncodedCorpus, plan: Plan, position: Position) -> Ite
 
 
 def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, words: float,
-            seconds: float, sync: TableSync | None, checkpoints=None) -> bool | None:
+            seconds: float, sync: TableSync | None, checkpoints=None,
+            touched: torch.Tensor | None = None) -> bool | None:
     """After a chunk: agree with the other ranks (their loss and whether any was signalled to
     stop), stop if the loss is not finite, and move the position and the trace on. Returns the
-    agreed stop in a torchrun job; None alone, where the checkpointer's own signal decides."""
+    agreed stop in a torchrun job; None alone, where the checkpointer's own signal decides.
+    `touched`: the output rows the compiled kernel marked (the other tables' touched rows
+    follow from the chunk's words); None: the exchange compares the tables to find them."""
     stop = None
     if sync is not None:
         signalled = checkpoints is not None and checkpoints.signum is not None
@@ -449,7 +455,12 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
             chunk.ids, plan.keep, plan.noise_share, plan.config.window, plan.config.negative,
             bool(plan.config.sg), plan.alpha_start,
             (plan.sampling.point.numpy(), plan.sampling.path.numpy()) if plan.config.hs else None))
-        totals = sync.exchange(loss, examples, signalled, exposure)
+        rows = None
+        if touched is not None:
+            rows = ([torch.from_numpy(x > 0) for x in exposure] if exposure is not None
+                    else [torch.zeros(len(t), dtype=torch.bool) for t in sync.tables])
+            rows[1] = touched.bool()
+        totals = sync.exchange(loss, examples, signalled, exposure, rows)
         loss, examples, stop = totals.loss, totals.examples, totals.stop
     position = state.position
     check_finite(loss, position.epoch + 1, chunk.done + words, plan)

@@ -57,6 +57,7 @@ struct Model {
   const int32_t* noise_alias; // noise_prob[i], else take noise_alias[i]
   uint64_t noise_size;
   bool varied;          // false for a 1-word vocabulary, whose noise word is always the target
+  uint8_t* touched;     // (V,) or null: set to 1 for every syn1neg row an example updates
 };
 
 // One thread's scratch space and running totals.
@@ -112,6 +113,10 @@ inline void draw_noise(const Model& m, const Options& o, Worker& w, int32_t word
       w.outputs[d] = target;
       __builtin_prefetch(m.syn1neg + int64_t(target) * o.dim);
     }
+    // A torchrun job sends only the rows that changed: which output rows the noise words
+    // touched is known only here (the input rows and tree nodes follow from the chunk's words).
+    if (m.touched)
+      for (int64_t d = 0; d <= o.negative; ++d) m.touched[w.outputs[d]] = 1;
   }
 }
 
@@ -205,7 +210,7 @@ std::tuple<double, int64_t> train(
     torch::Tensor noise_alias, torch::Tensor code,
     torch::Tensor point, torch::Tensor path, int64_t window, int64_t negative, bool hs, bool sg,
     bool cbow_mean, bool shrink_windows, double alpha_start, double alpha_end, double words_done,
-    double total_words, int64_t seed, int64_t workers) {
+    double total_words, int64_t seed, int64_t workers, torch::Tensor touched) {
   TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32 && syn0.dim() == 2,
               "syn0: a contiguous float32 (V, D) table");
   const int64_t rows = syn0.size(0), dim = syn0.size(1);
@@ -233,6 +238,10 @@ std::tuple<double, int64_t> train(
     m.noise_alias = noise_alias.data_ptr<int32_t>();
     m.noise_size = static_cast<uint64_t>(rows);
     m.varied = rows > 1;
+    TORCH_CHECK(touched.numel() == 0 || (touched.scalar_type() == torch::kUInt8 &&
+                                         touched.is_contiguous() && touched.numel() == rows),
+                "touched: empty, or contiguous uint8 with one entry per word");
+    m.touched = touched.numel() ? touched.data_ptr<uint8_t>() : nullptr;
   }
   if (hs) {
     TORCH_CHECK(code.scalar_type() == torch::kInt8 && point.scalar_type() == torch::kInt32 &&
@@ -387,5 +396,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("path"), py::kw_only(), py::arg("window"), py::arg("negative"), py::arg("hs"),
         py::arg("sg"), py::arg("cbow_mean"), py::arg("shrink_windows"), py::arg("alpha_start"),
         py::arg("alpha_end"), py::arg("words_done"), py::arg("total_words"), py::arg("seed"),
-        py::arg("workers"), py::call_guard<py::gil_scoped_release>());
+        py::arg("workers"), py::arg("touched"), py::call_guard<py::gil_scoped_release>());
 }
