@@ -8,12 +8,14 @@ k trains chunk r * world + k with its own threads, and then every rank joins one
 
 The exchange combines changes, not tables: each rank keeps a copy of the tables as they were
 after the last exchange; rows that any rank touched are sent (a mask of V bytes first, whose
-sum counts the ranks that touched each row, then those rows' deltas, summed with all_reduce) and each rank sets row = base + `combine_changes(summed delta, ranks)`: the mean of
-the changes of the ranks that touched the row. A rare word's row, touched by one rank, takes
-that rank's update in full, as one shared table would; a frequent word's row, touched by every
-rank from the same stale base, takes their mean, where the plain sum would step it `world`
-times (a batch `world` times larger at the same rate: the overshoot that made four ranks
-diverge on a small corpus; BENCHMARKS.md compares the rules).
+sum counts the ranks that touched each row, then those rows' deltas with each rank's expected
+updates to them, summed with all_reduce) and each rank sets row = base + `combine_changes`:
+the summed change scaled to how far one process making all the ranks' updates in a row would
+have moved it. A rare word's row, touched by one rank or barely moved, takes the changes in
+full, as one shared table would; a frequent word's row, which every rank took to the same
+target from the same stale base, takes about their mean, where the plain sum would step it
+`world` times as far (the overshoot that made four ranks diverge; BENCHMARKS.md compares the
+rules).
 Bytes sent per exchange and table: V (mask) + 4 (D + 2) R (R touched rows), each all_reduce
 moving about 2 (world - 1) / world times that per rank on a ring.
 """
