@@ -5,17 +5,20 @@
 
 For each size: a corpus of `tokens` tokens drawn from a Zipf law (exponent 1) over `words`
 distinct words, written to a temporary file (removed after, never committed), then timed:
-the vocabulary pass (`Word2Vec.build_vocab`, which counts and encodes the corpus in one scan),
-the peak RSS of this process and its scan processes, the disk the encoded corpus takes, the
-noise alias table and Huffman tree of the resulting vocabulary, and the words/s of training on
-the corpus's first `train-tokens` tokens (CBOW defaults, all cores; words/s counts raw corpus
-words). Prints a markdown table and the projection to 10B and 100B tokens from the largest
-size's per-token costs.
+the vocabulary pass (`corpus.encoding.scan`, the pass `Word2Vec.build_vocab` makes: it counts
+and encodes the corpus in one scan) in a process of its own, with its peak RSS and its scan
+processes' (the pipeline's memory: the model's tables, 800 bytes a word at 100 dimensions, come
+on top), the disk the encoded corpus takes, the noise alias table and Huffman tree of the
+resulting vocabulary, and the words/s of training on a corpus of `train-tokens` tokens of
+the same law (CBOW defaults, all cores; words/s counts raw corpus words). Prints a markdown
+table and the projection to 10B and 100B tokens from the largest size's per-token costs.
 """
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,29 +50,40 @@ def peak_rss_mb() -> float:
     return max(own, children) / 1024
 
 
-def measure(tokens: int, words: int, train_tokens: int, folder: Path) -> dict:
-    from w2v import Word2Vec
+def vocabulary_pass(path: str, out: str) -> None:
+    """In a process of its own: scan the corpus, then time the tables of its vocabulary."""
+    from w2v.corpus.encoding import scan
+    from w2v.corpus.readers import Text8Corpus
     from w2v.corpus.tables import huffman_tree, noise_alias
     from w2v.training.loop import _compiled_alias, _compiled_huffman
+
+    t0 = time.perf_counter()
+    vocab, corpus = scan(Text8Corpus(path), min_count=5)
+    vocab_s = time.perf_counter() - t0
+    rss = peak_rss_mb()
+    t0 = time.perf_counter()
+    noise_alias(vocab.counts, build=_compiled_alias())
+    noise_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    huffman_tree(vocab.counts, _compiled_huffman())
+    huffman_s = time.perf_counter() - t0
+    Path(out).write_text(json.dumps({
+        "vocab_s": vocab_s, "vocab": len(vocab), "kept_ids": len(corpus), "peak_rss_mb": rss,
+        "disk_bytes": os.stat(corpus.ids.path).st_blocks * 512, "noise_s": noise_s,
+        "huffman_s": huffman_s}))
+
+
+def measure(tokens: int, words: int, train_tokens: int, folder: Path) -> dict:
+    from w2v import Word2Vec
 
     path = folder / f"zipf-{tokens}.txt"
     t0 = time.perf_counter()
     zipf_corpus(path, tokens, words)
     generated = time.perf_counter() - t0
-    model = Word2Vec(epochs=1)
-    t0 = time.perf_counter()
-    model.build_vocab(corpus_file=path)
-    vocab_s = time.perf_counter() - t0
-    ids = model.corpus.ids.path
-    disk = os.stat(ids).st_blocks * 512
-    counts = model.vocab.counts
-    t0 = time.perf_counter()
-    noise_alias(counts, build=_compiled_alias())
-    noise_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    huffman_tree(counts, _compiled_huffman())
-    huffman_s = time.perf_counter() - t0
-    rss = peak_rss_mb()
+    out = folder / "pass.json"
+    subprocess.run([sys.executable, __file__, "--vocabulary-pass", str(path), str(out)],
+                   check=True)
+    figures = json.loads(out.read_text())
     path.unlink()
     train = Word2Vec(epochs=1)
     head = folder / "head.txt"
@@ -79,9 +93,7 @@ def measure(tokens: int, words: int, train_tokens: int, folder: Path) -> dict:
     train.train()
     train_s = time.perf_counter() - t0
     head.unlink()
-    return {"tokens": tokens, "generate_s": generated, "vocab_s": vocab_s,
-            "vocab": len(model.vocab), "disk_bytes": disk, "kept_ids": len(model.corpus),
-            "noise_s": noise_s, "huffman_s": huffman_s, "peak_rss_mb": rss,
+    return {"tokens": tokens, "generate_s": generated, **figures,
             "train_words_per_s": train.corpus.corpus_words / train_s}
 
 
@@ -90,7 +102,11 @@ def main() -> None:
     parser.add_argument("--tokens", default="100000000,1000000000")
     parser.add_argument("--words", type=int, default=10_000_000)
     parser.add_argument("--train-tokens", type=int, default=20_000_000)
+    parser.add_argument("--vocabulary-pass", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.vocabulary_pass:
+        vocabulary_pass(*args.vocabulary_pass)
+        return
     rows = []
     with tempfile.TemporaryDirectory(prefix="w2v-scale-") as tmp:
         for tokens in map(int, args.tokens.split(",")):
