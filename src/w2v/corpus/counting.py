@@ -81,7 +81,7 @@ def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | 
         total += len(batch) - before
         starts.append(total)
         # Pruning is decided after each sentence, so its words must have ids by then.
-        if len(batch) >= BATCH_WORDS or (max_vocab_size is not None and batch):
+        if len(batch) >= BATCH_WORDS or max_vocab_size is not None:
             blocks.append(_ids(batch, index))
             buffered += len(batch)
             batch = []
@@ -99,14 +99,10 @@ def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | 
 
 def _ids(batch: list[str], index: dict[str, int]) -> np.ndarray:
     """The batch's words as ids; a new word gets the next id where it first appears."""
-    get = index.get
-    ids = np.fromiter(map(get, batch, repeat(-1)), dtype=np.int32, count=len(batch))
+    ids = np.fromiter(map(index.get, batch, repeat(-1)), dtype=np.int32, count=len(batch))
+    add = index.setdefault
     for k in np.flatnonzero(ids < 0).tolist():  # new words, and their repeats in this batch
-        word = batch[k]
-        i = get(word)
-        if i is None:
-            i = index[word] = len(index)
-        ids[k] = i
+        ids[k] = add(batch[k], len(index))
     return ids
 
 

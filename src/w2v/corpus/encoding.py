@@ -229,10 +229,10 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
             where = f" {source}" if source is not None else ""
             raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with "
                            "text")
-        index, counts, provisional = _join(parts)
-        vocab = Vocab.from_counts(dict(zip(index, counts.tolist(), strict=True)), min_count,
+        words, counts, provisional = _join(parts)
+        vocab = Vocab.from_counts(dict(zip(words, counts.tolist(), strict=True)), min_count,
                                   max_final_vocab, total, trim_rule, sorted_vocab, null_word)
-        final = np.array([vocab.index.get(w, -1) for w in index], dtype=np.int32)
+        final = np.array([vocab.index.get(w, -1) for w in words], dtype=np.int32)
         pieces = [(p.ids, final[ids]) for p, ids in zip(parts, provisional, strict=True)]
         corpus = _remap(pieces, _starts(sentences, parts, total), total)
     except BaseException:
@@ -332,18 +332,23 @@ def _receive(reader: FileReader, job, receive) -> _Part:
     return outcome
 
 
-def _join(parts: list[_Part]) -> tuple[dict[str, int], np.ndarray, list[np.ndarray]]:
+def _join(parts: list[_Part]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
     """The parts' words in first-seen order over all parts, their summed counts, and each
-    part's map from its provisional ids to the joined ones."""
-    index: dict[str, int] = {}
-    maps = []
-    for part in parts:
+    part's map from its provisional ids to the joined ones. The first part's words keep their
+    ids, so one part needs no table at all, and the others are looked up in one built at C
+    speed from the first."""
+    first = parts[0].counted
+    maps = [np.arange(len(first.words), dtype=np.int64)]
+    if len(parts) == 1:
+        return first.words, first.counts, maps
+    index = dict(zip(first.words, range(len(first.words)), strict=True))
+    for part in parts[1:]:
         maps.append(np.array([index.setdefault(w, len(index)) for w in part.counted.words],
                              dtype=np.int64))
     counts = np.zeros(len(index), dtype=np.int64)
     for part, ids in zip(parts, maps, strict=True):
         counts[ids] += part.counted.counts  # a part lists each word once
-    return index, counts, maps
+    return list(index), counts, maps
 
 
 def _starts(sentences, parts: list[_Part], total: int) -> np.ndarray:
