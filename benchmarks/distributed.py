@@ -1,17 +1,19 @@
 """One process against torchrun jobs of several ranks: accuracy, speed and bytes exchanged.
 
-    python benchmarks/distributed.py [--ranks 2,4,8] [--rules mean,sum] [--epochs 5]
-        [--sync-words 262144] [--corpus text8like|last2M] [--seed 1]
+    python benchmarks/distributed.py [--ranks 2,4,8] [--rules saturating,mean,sum]
+        [--epochs 5] [--sync-words 0] [--corpus text8like|last2M] [--seed 1] [--rounds 0]
 
 With CBOW defaults: first one process with 2 threads, then for each number of ranks, rule and
 sync interval a `torchrun --standalone --nproc_per_node=RANKS` job of one thread per rank (the
 same cores in all), each timed from inside (vocabulary, training) and scored (analogy
 questions-words 30k, WordSim-353, SimLex-999). `--rules` names how the ranks' changes to a row
-are combined (`distributed.combine_changes`): `mean` over the ranks that touched the row (the
-library's rule), `sum` (the rule before issue 15), `sqrt` (the sum over the square root of
-the ranks that touched it). `last2M` is the last 2M words of the text8-like corpus. Words/s
-counts raw corpus words. Bytes are those one rank sent into all_reduce (masks, changed rows,
-totals), per exchange and in all. Prints a markdown table; with --json, each job's figures.
+are combined (`distributed.combine_changes`): `saturating` (the library's rule; `saturatingK`
+with kappa = K), `mean` over the ranks that touched the row, `sum` (the rule before issue 15),
+`sqrt` (the sum over the square root of the ranks that touched it). `--rounds N` sets the
+least rounds an epoch (the library's is 64). `last2M` is the last 2M words of the text8-like
+corpus. Words/s counts raw corpus words. Bytes are those one rank sent into all_reduce (masks,
+touched rows, totals), per exchange and in all. Prints a markdown table; with --json, each
+job's figures.
 """
 
 import argparse
@@ -27,6 +29,8 @@ from common import machine, scores, text8like, text8like_tail
 RULES = {
     "sum": lambda summed, ranks, reached, exposure: summed,
     "mean": lambda summed, ranks, reached, exposure: summed / ranks.unsqueeze(1).to(summed.dtype),
+    "sqrt": lambda summed, ranks, reached, exposure: (
+        summed / ranks.unsqueeze(1).to(summed.dtype).sqrt()),
 }
 
 
@@ -80,7 +84,7 @@ def run(ranks: int, rule: str, sync_words: int, args, out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ranks", default="2")
-    parser.add_argument("--rules", default="mean")
+    parser.add_argument("--rules", default="saturating")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--sync-words", default="0", help="0: the library's choice")
     parser.add_argument("--corpus", default="text8like")

@@ -55,17 +55,17 @@ def vocabulary_pass(path: str, out: str) -> None:
     from w2v.corpus.encoding import scan
     from w2v.corpus.readers import Text8Corpus
     from w2v.corpus.tables import huffman_tree, noise_alias
-    from w2v.training.loop import _compiled_alias, _compiled_huffman
+    from w2v.training.kernels import table_builder
 
     t0 = time.perf_counter()
     vocab, corpus = scan(Text8Corpus(path), min_count=5)
     vocab_s = time.perf_counter() - t0
     rss = peak_rss_mb()
     t0 = time.perf_counter()
-    noise_alias(vocab.counts, build=_compiled_alias())
+    noise_alias(vocab.counts, build=table_builder("alias_table"))
     noise_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    huffman_tree(vocab.counts, _compiled_huffman())
+    huffman_tree(vocab.counts, table_builder("huffman"))
     huffman_s = time.perf_counter() - t0
     Path(out).write_text(json.dumps({
         "vocab_s": vocab_s, "vocab": len(vocab), "kept_ids": len(corpus), "peak_rss_mb": rss,

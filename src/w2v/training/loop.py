@@ -38,7 +38,7 @@ from w2v.errors import W2VError
 from w2v.training.batches import CHUNK_TOKENS, AliasTable, chunk_batches, skipgram_pairs
 from w2v.training.config import TrainConfig
 from w2v.training.distributed import TableSync, expected_updates, local_threads, sync_interval
-from w2v.training.kernels import cpu_kernel
+from w2v.training.kernels import cpu_kernel, table_builder
 from w2v.training.model import CBOW, negative_sampling_loss, sgd_step, untrained_loss
 from w2v.training.progress import Progress
 from w2v.training.runtime import epoch_seed, resolve_update
@@ -167,22 +167,6 @@ class Chunk:
     done: float
 
 
-def _compiled_alias():
-    """The compiled kernel's alias-table builder as numpy arrays, or None without the kernel."""
-    kernel = cpu_kernel()
-    if kernel is None:
-        return None
-    return lambda p: tuple(t.numpy() for t in kernel.alias_table(torch.from_numpy(p)))
-
-
-def _compiled_huffman():
-    """The compiled kernel's tree builder as numpy arrays, or None without the kernel."""
-    kernel = cpu_kernel()
-    if kernel is None:
-        return None
-    return lambda counts: tuple(t.numpy() for t in kernel.huffman(torch.from_numpy(counts)))
-
-
 def linear_decay(start: float, end: float, progress: float) -> float:
     """word2vec.c's schedule: alpha falls linearly with the share of words processed."""
     return start - (start - end) * min(max(progress, 0.0), 1.0)
@@ -202,11 +186,11 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs))
     kernel, walkers = update == "kernel", update in ("kernel", "fused")
-    tree = (huffman_tree(vocab.counts, _compiled_huffman()) if config.hs
+    tree = (huffman_tree(vocab.counts, table_builder("huffman")) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
     keep = torch.from_numpy(keep_probability(vocab.counts, config.sample))
     prob, alias = map(torch.from_numpy, noise_alias(vocab.counts, config.ns_exponent,
-                                                    _compiled_alias()))
+                                                    table_builder("alias_table")))
     # The kernels that walk the corpus read float32 probabilities and int32 ids; the batched
     # path indexes with int64.
     sampling = Sampling(keep.float().to(device) if walkers else keep.to(device),

@@ -85,3 +85,16 @@ def cpu_kernel():
             stacklevel=2,
         )
         return None
+
+
+def table_builder(name: str):
+    """The compiled kernel's builder `name` ("huffman", "alias_table") as a function of a numpy
+    array returning numpy arrays, as `corpus.tables` takes it (`build=`); None without the
+    kernel, where the tables' own Python loops build them."""
+    import torch
+
+    kernel = cpu_kernel()
+    if kernel is None:
+        return None
+    build = getattr(kernel, name)
+    return lambda array: tuple(t.numpy() for t in build(torch.from_numpy(array)))
