@@ -10,8 +10,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
-	@echo "building the CPU training kernel (once, about a minute)"
-	$(PY) -c "from w2v.training.kernels import cpu_kernel; cpu_kernel()"
+	@echo "building the CPU training kernel and corpus scanner (once, about a minute)"
+	$(PY) -c "from w2v.training.kernels import corpus_scanner, cpu_kernel; cpu_kernel(); corpus_scanner()"
 	touch $(STAMP)
 
 demo: $(STAMP)

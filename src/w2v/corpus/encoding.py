@@ -1,51 +1,52 @@
 """The corpus encoded as word ids once, kept on disk and read back a slice at a time.
 
-`scan` reads the text once: `counting.count_words` gives each new word a provisional id as it
-first appears and counts them while the ids go to a temporary file; then the vocabulary is
-built and the file rewritten in place in final ids, dropping words below min_count (as
-word2vec.c drops unknown words). Memory holds one block of ids, the word table and the sentence
-offsets; the ids themselves stay on disk, 4 bytes a token at any moment, so training a corpus
-four times longer costs no more memory.
+`scan` reads the text once: each new word gets a provisional id as it first appears and the
+ids are counted while they go to a temporary file; then the vocabulary is built and the file
+rewritten in place in final ids, dropping words below min_count (as word2vec.c drops unknown
+words). Memory holds one block of ids, the word table and the sentence offsets; the ids
+themselves stay on disk, 4 bytes a token at any moment, so training a corpus four times longer
+costs no more memory.
 
-A large plain corpus file is scanned by several processes at once, each a byte range of it cut
-at whitespace, each writing its ids into the one file from the id offset equal to its range's
-first byte (a token takes at least a byte, so the ranges cannot meet; the gaps between them are
-holes that take no disk). Their word tables are joined in file order and the rewrite closes the
-gaps, so the result is the one-process scan's to the last id, whatever the number of processes.
+Two things can read the text: the Python readers with `counting.count_words` (any iterable of
+sentences), or, for a corpus file, the compiled scanner (`training/kernels/scanner.cpp`, handed
+in as `scanner=` since this package imports numpy only), which splits and counts the file's
+bytes to the same result at several times the speed and a fraction of the memory per word. A
+large plain file is scanned by several threads at once, each a byte range of it cut at
+whitespace, each writing its ids into the one file from the id offset equal to its range's
+first byte. Their word tables are joined in file order and the rewrite closes the gaps, so the
+result is the one-thread scan's to the last id, whatever the number of threads.
 
 `prepare` is the one place that chooses how a corpus becomes (vocabulary, ids): a scan, a given
 vocabulary, a pruning count, a grown vocabulary, or rank 0's vocabulary in a torchrun job. What
 reading the text replaced and cut comes back with the corpus (`EncodedCorpus.report`).
 """
 
-import contextlib
-import ctypes
-import multiprocessing
 import os
-import signal
-import sys
 import tempfile
-import warnings
+import threading
 import weakref
 import zlib
 from array import array
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple, TypeGuard
 
 import numpy as np
 
-from w2v.corpus.counting import BLOCK_IDS, Counted, count_words
+from w2v.corpus import readers
+from w2v.corpus.counting import BLOCK_IDS, count_words
 from w2v.corpus.readers import FileReader, ReadReport, read_corpus
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 
 # `encode` gathers ids as C ints (array "i"), never as a long list of Python ints (36 bytes each).
 assert array("i").itemsize == 4
-MAX_SCAN_PROCESSES = 4  # each holds a word table of its own; more gains little on a disk read
+MAX_SCAN_THREADS = 4  # each holds a word table of its own; more gains little on a disk read
 IDS = "ids.i32"
-SCAN_SPAN_BYTES = 4 << 20  # below two of these a file is scanned by one process: starting
-# another and joining the tables would cost more than it saves
+SCAN_SPAN_BYTES = 4 << 20  # below two of these a file is scanned by one thread: joining
+# the tables would cost more than it saves
 
 
 class IdFile:
@@ -161,10 +162,10 @@ class _IdWriter:
 
 @dataclass
 class _Part:
-    """One pass over (a range of) the corpus: what counting found, its provisional ids on disk
-    and what reading it replaced and cut."""
+    """One pass over (a range of) the corpus: its sentence starts from 0, its provisional ids
+    on disk and what reading it replaced and cut."""
 
-    counted: Counted
+    starts: np.ndarray
     ids: IdFile
     report: ReadReport = field(default_factory=ReadReport)
 
@@ -174,7 +175,7 @@ def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
             sorted_vocab: bool = True, null_word: bool = False, trim_rule=None,
             vocab: Vocab | None = None, grow: Vocab | None = None,
             share: Callable[[Vocab | None], Vocab] | None = None,
-            root: bool = True) -> tuple[Vocab, EncodedCorpus]:
+            root: bool = True, scanner=None) -> tuple[Vocab, EncodedCorpus]:
     """The corpus as (vocabulary, ids), by the one way that fits what is given:
 
     - `vocab`, a fixed vocabulary (read from a file): encode with it;
@@ -185,24 +186,25 @@ def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
 
     In a torchrun job `share` takes rank 0's vocabulary to every rank: on rank 0 (`root`) it is
     called with the vocabulary chosen as above, on the others with None, and returns rank 0's,
-    which they encode with. The vocabulary options are `Vocab.from_counts`'s."""
+    which they encode with. The vocabulary options are `Vocab.from_counts`'s; `scanner` is
+    `scan`'s and `encode`'s."""
     if share is not None and not root:
         shared = share(None)
-        return shared, encode(sentences, shared)
+        return shared, encode(sentences, shared, scanner)
     if vocab is not None:
-        corpus = encode(sentences, vocab)
+        corpus = encode(sentences, vocab, scanner)
     elif grow is not None:
         counted = count_words(sentences, max_vocab_size=max_vocab_size, trim_rule=trim_rule)
         vocab = grow.updated(counted.as_dict(), min_count, max_final_vocab,
                              counted.corpus_words, trim_rule, null_word)
-        corpus = encode(sentences, vocab)
+        corpus = encode(sentences, vocab, scanner)
     elif max_vocab_size is not None:
         vocab = Vocab.build(sentences, min_count, max_vocab_size, max_final_vocab, trim_rule,
                             sorted_vocab, null_word)
-        corpus = encode(sentences, vocab)
+        corpus = encode(sentences, vocab, scanner)
     else:
         vocab, corpus = scan(sentences, min_count, max_final_vocab, trim_rule, sorted_vocab,
-                             null_word)
+                             null_word, scanner=scanner)
     if share is not None:
         share(vocab)
     return vocab, corpus
@@ -210,15 +212,24 @@ def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
 
 def scan(sentences: Iterable[list[str]], min_count: int = 5,
          max_final_vocab: int | None = None, trim_rule=None, sorted_vocab: bool = True,
-         null_word: bool = False, processes: int | None = None) -> tuple[Vocab, EncodedCorpus]:
+         null_word: bool = False, threads: int | None = None,
+         scanner=None) -> tuple[Vocab, EncodedCorpus]:
     """Count and encode in one pass over the text: (vocabulary, corpus in its ids).
 
-    The vocabulary options are `Vocab.from_counts`'s. A plain corpus file (a `FileReader`) is
-    read by up to `processes` processes at once; None: one per CPU, up to MAX_SCAN_PROCESSES,
-    for a file of at least two SCAN_SPAN_BYTES. The result does not depend on the number."""
+    The vocabulary options are `Vocab.from_counts`'s. Given `scanner`, the compiled `Scanner`
+    class (`training.kernels.corpus_scanner()`), a corpus file read without lowercasing or
+    tokenising is split and counted in compiled code, a plain file of at least two
+    SCAN_SPAN_BYTES by up to `threads` threads at once (None: one per CPU, up to
+    MAX_SCAN_THREADS), each a byte range of it; anything else is read by the Python readers and
+    `counting.count_words`. The result is the same either way, whatever the number of threads."""
     folder = tempfile.TemporaryDirectory(prefix="w2v-corpus-")
     try:
-        parts = _scan_parts(sentences, Path(folder.name), processes)
+        path = Path(folder.name) / IDS
+        if _compiled(sentences, scanner):
+            found = _scan_compiled(sentences, scanner, path, threads, min_count, trim_rule)
+        else:
+            found = _scan_python(sentences, path)
+        parts = found.parts
         report = ReadReport()
         for part in parts:
             report.add(part.report)
@@ -229,11 +240,12 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
             where = f" {source}" if source is not None else ""
             raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with "
                            "text")
-        words, counts, provisional = _join(parts)
-        vocab = Vocab.from_counts(dict(zip(words, counts.tolist(), strict=True)), min_count,
-                                  max_final_vocab, total, trim_rule, sorted_vocab, null_word)
-        final = np.array([vocab.index.get(w, -1) for w in words], dtype=np.int32)
-        pieces = [(p.ids, final[ids]) for p, ids in zip(parts, provisional, strict=True)]
+        vocab = Vocab.from_counts(dict(zip(found.words, found.counts.tolist(), strict=True)),
+                                  min_count, max_final_vocab, total, trim_rule, sorted_vocab,
+                                  null_word)
+        final = np.full(found.size, -1, dtype=np.int32)  # provisional id -> final id
+        final[found.ids] = [vocab.index.get(w, -1) for w in found.words]
+        pieces = [(p.ids, final[ids]) for p, ids in zip(parts, found.maps, strict=True)]
         corpus = _remap(pieces, _starts(sentences, parts, total), total)
     except BaseException:
         folder.cleanup()
@@ -243,112 +255,90 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
     return vocab, corpus
 
 
-def _scan_parts(sentences, folder: Path, processes: int | None) -> list[_Part]:
-    spans = _spans(sentences, processes)
-    if len(spans) < 2:
-        return [_scan_span(sentences, None, folder / IDS)]
-    return _scan_in_processes(sentences, spans, folder / IDS)
+class _Scanned(NamedTuple):
+    """What the passes over the corpus found: `size` provisional ids; the words a vocabulary
+    may keep with their provisional ids and counts; per part, the map from its own provisional
+    ids to the joined ones, and the part."""
+
+    size: int
+    ids: np.ndarray
+    words: list[str]
+    counts: np.ndarray
+    maps: list[np.ndarray]
+    parts: list[_Part]
 
 
-def _spans(sentences, processes: int | None) -> list[tuple[int, int | None]]:
-    """The byte ranges to scan in processes of their own; fewer than two: scan in this one."""
-    # Workers are forked, so they start at once and need nothing pickled; a daemonic process
-    # (a multiprocessing pool's worker) may not start children.
-    if (not isinstance(sentences, FileReader) or not sys.platform.startswith("linux")
-            or multiprocessing.current_process().daemon):
-        return []
-    if processes is None:
-        processes = min(len(os.sched_getaffinity(0)), MAX_SCAN_PROCESSES)
-        return sentences.spans(processes, SCAN_SPAN_BYTES)
-    return sentences.spans(processes)
+def _compiled(sentences, scanner) -> TypeGuard[FileReader]:
+    """Whether the compiled scanner reads this corpus as the Python readers would."""
+    return (scanner is not None and isinstance(sentences, FileReader)
+            and not sentences.lowercase and not sentences.tokenize_text)
 
 
-def _scan_span(sentences, span: tuple[int, int | None] | None, path: Path) -> _Part:
-    """Count (a byte range of) the corpus, writing its provisional ids into `path` from the id
-    offset equal to the range's first byte."""
+def _scan_python(sentences, path: Path) -> _Scanned:
+    """One pass of the Python readers and `count_words`: every word seen, its provisional id its
+    place in the list."""
     report = ReadReport()
-    reading = read_corpus(sentences, report) if span is None else sentences.read(report, *span)
-    with _IdWriter(path.name, path.parent, span[0] if span else 0) as writer:
-        counted = count_words(reading, writer)
-        return _Part(counted, writer.finish(), report)
+    with _IdWriter(path.name, path.parent) as writer:
+        counted = count_words(read_corpus(sentences, report), writer)
+        part = _Part(counted.starts, writer.finish(), report)
+    every = np.arange(len(counted.words), dtype=np.int64)
+    return _Scanned(len(every), every, counted.words, counted.counts, [every], [part])
 
 
-def _scan_in_processes(reader: FileReader, spans, path: Path) -> list[_Part]:
-    """Scan the first span here and each other in a forked process; any failure is raised here
-    as the one-process scan would raise it, and stops the other processes."""
-    context = multiprocessing.get_context("fork")
-    jobs = []
-    try:
-        for span in spans[1:]:
-            receive, send = context.Pipe(duplex=False)
-            job = context.Process(target=_worker, args=(reader, span, path, send, receive))
-            with warnings.catch_warnings():
-                # Python 3.12+ warns on forking a process with threads (torch's pools). The
-                # child runs only the reading and numpy code above, and leaves by os._exit.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                job.start()
-            send.close()  # so that a child's death reads as the end of its pipe
-            jobs.append((job, receive))
-        parts = [_scan_span(reader, spans[0], path)]
-        return parts + [_receive(reader, job, receive) for job, receive in jobs]
-    finally:
-        for job, receive in jobs:
-            if job.is_alive():
-                job.kill()
-            job.join()
-            receive.close()
+def _scan_compiled(reader: FileReader, scanner, path: Path, threads: int | None,
+                   min_count: int, trim_rule) -> _Scanned:
+    """The file's byte ranges scanned by a thread each (the scanner lets go of the GIL), their
+    word tables joined into the first in file order; only the words a vocabulary could keep
+    come back as Python strings (all of them when a trim_rule decides)."""
+    if threads is None:
+        spans = reader.spans(min(len(os.sched_getaffinity(0)), MAX_SCAN_THREADS),
+                             SCAN_SPAN_BYTES)
+    else:
+        spans = reader.spans(threads)
+    limit = -1 if reader.limit is None else reader.limit
+    tables = [scanner(reader.by_line, reader.max_sentence_length, readers.MAX_WORD, limit)
+              for _ in spans]
+    stop = threading.Event()  # a failed range stops the others at their next block
+
+    def part(table, span) -> _Part:
+        # A token takes at least a byte, so ranges written from the id offset equal to their
+        # first byte cannot meet; the gaps between them are holes that take no disk.
+        with _IdWriter(path.name, path.parent, span[0]) as writer:
+            starts, report = _feed(reader, table, span, writer, stop)
+            return _Part(starts, writer.finish(), report)
+
+    with ThreadPoolExecutor(len(spans)) as pool:
+        try:
+            parts = list(pool.map(part, tables, spans))
+        except BaseException:
+            stop.set()
+            raise
+    first = tables[0]
+    maps = [np.arange(len(first), dtype=np.int64)] + [first.absorb(t) for t in tables[1:]]
+    del tables[1:]
+    ids, words, counts = first.frequent(1 if trim_rule else min_count)
+    if not words:  # every word, for the error that names the most frequent one's count
+        ids, words, counts = first.frequent(1)
+    return _Scanned(len(first), ids, words, counts, maps, parts)
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _worker(reader: FileReader, span, path: Path, send, receive) -> None:
-    # Ctrl-C reaches the whole process group; the parent stops its workers itself, so they do
-    # not each print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # If the parent dies (killed, out of memory), end too rather than block on a full pipe that
-    # nobody reads: hold no read end of our own pipe, and ask Linux for SIGKILL on its death.
-    receive.close()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    outcome: _Part | Exception
-    try:
-        outcome = _scan_span(reader, span, path)
-    except Exception as err:  # sent to the parent, which raises it
-        outcome = err
-    send.send(outcome)
-
-
-def _receive(reader: FileReader, job, receive) -> _Part:
-    try:
-        outcome = receive.recv()
-    except EOFError:
-        job.join()
-        raise W2VError(f"a process scanning corpus file {reader.source} stopped (exit code "
-                       f"{job.exitcode}), killed for memory perhaps; free memory and retry"
-                       ) from None
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
-
-
-def _join(parts: list[_Part]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
-    """The parts' words in first-seen order over all parts, their summed counts, and each
-    part's map from its provisional ids to the joined ones. The first part's words keep their
-    ids, so one part needs no table at all, and the others are looked up in one built at C
-    speed from the first."""
-    first = parts[0].counted
-    maps = [np.arange(len(first.words), dtype=np.int64)]
-    if len(parts) == 1:
-        return first.words, first.counts, maps
-    index = dict(zip(first.words, range(len(first.words)), strict=True))
-    for part in parts[1:]:
-        maps.append(np.array([index.setdefault(w, len(index)) for w in part.counted.words],
-                             dtype=np.int64))
-    counts = np.zeros(len(index), dtype=np.int64)
-    for part, ids in zip(parts, maps, strict=True):
-        counts[ids] += part.counted.counts  # a part lists each word once
-    return list(index), counts, maps
+def _feed(reader: FileReader, table, span: tuple[int, int | None], writer: "_IdWriter",
+          stop: threading.Event | None = None) -> tuple[np.ndarray, ReadReport]:
+    """Bytes [span) of the file through the compiled `table` into `writer`: the sentence starts
+    from 0 and what reading replaced and cut."""
+    starts = [np.zeros(1, dtype=np.int64)]
+    for block in reader.blocks(*span):
+        if stop is not None and stop.is_set():
+            raise W2VError("stopped: another range of the scan failed")
+        ids, ends = table.feed(block)
+        writer.write(ids)
+        starts.append(ends)
+        if table.done:
+            break
+    ids, ends = table.finish()
+    writer.write(ids)
+    starts.append(ends)
+    return np.concatenate(starts), ReadReport(table.decode_errors, table.truncated)
 
 
 def _starts(sentences, parts: list[_Part], total: int) -> np.ndarray:
@@ -358,8 +348,8 @@ def _starts(sentences, parts: list[_Part], total: int) -> np.ndarray:
         step = sentences.max_sentence_length
         return np.append(np.arange(0, total, step, dtype=np.int64), total)
     offsets = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
-    return np.concatenate([parts[0].counted.starts[:1]]
-                          + [p.counted.starts[1:] + o for p, o in zip(parts, offsets, strict=True)])
+    return np.concatenate([parts[0].starts[:1]]
+                          + [p.starts[1:] + o for p, o in zip(parts, offsets, strict=True)])
 
 
 def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: int):
@@ -386,8 +376,11 @@ def _remap(pieces: list[tuple[IdFile, np.ndarray]], starts: np.ndarray, total: i
     return EncodedCorpus(ids, new_starts, total)
 
 
-def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
-    """Encode a corpus with a fixed vocabulary (read from a file, built with pruning, grown)."""
+def encode(sentences: Iterable[list[str]], vocab: Vocab, scanner=None) -> EncodedCorpus:
+    """Encode a corpus with a fixed vocabulary (read from a file, built with pruning, grown);
+    a corpus file through the compiled `scanner` where `scan` would use it."""
+    if _compiled(sentences, scanner):
+        return _encode_compiled(sentences, vocab, scanner)
     index = vocab.index
     report = ReadReport()
     with _IdWriter(IDS) as writer:
@@ -406,3 +399,17 @@ def encode(sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
     report.warn(getattr(sentences, "source", "the corpus"))
     return EncodedCorpus(encoded, np.frombuffer(starts, dtype=np.int64), corpus_words,
                          report=report)
+
+
+def _encode_compiled(reader: FileReader, vocab: Vocab, scanner) -> EncodedCorpus:
+    """`encode` by a compiled table that holds the vocabulary and drops every other word."""
+    limit = -1 if reader.limit is None else reader.limit
+    table = scanner(reader.by_line, reader.max_sentence_length, readers.MAX_WORD, limit,
+                    frozen=True)
+    # Bytes as Python would encode them; a lone surrogate can match no decoded token.
+    table.add([w.encode("utf-8", "surrogatepass") for w in vocab.words])
+    with _IdWriter(IDS) as writer:
+        starts, report = _feed(reader, table, (0, None), writer)
+        encoded = writer.finish()
+    report.warn(reader.source)
+    return EncodedCorpus(encoded, starts, table.tokens, report=report)

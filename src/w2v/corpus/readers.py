@@ -257,6 +257,12 @@ class FileReader(_Reader):
             return
         yield from self._sentences(self.source, self.by_line, report, self.limit, start, stop)
 
+    def blocks(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """The file's bytes [start, stop) in blocks of at most BLOCK, decompressed, as the
+        compiled scanner takes them (it finds lines and words itself)."""
+        with open_binary(self.source) as f:
+            yield from _blocks(f, self.source, False, start, stop)
+
     def spans(self, parts: int, min_bytes: int = 1) -> list[tuple[int, int | None]]:
         """At most `parts` byte ranges [start, stop) of at least about `min_bytes` that cover
         the file in order; stop None is the end. A compressed file, or one read up to a line

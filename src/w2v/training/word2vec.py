@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from w2v.corpus.encoding import EncodedCorpus, encode, prepare
-from w2v.corpus.readers import CutSentences, check_sentences, open_corpus
+from w2v.corpus.readers import CutSentences, FileReader, check_sentences, open_corpus
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 from w2v.training import distributed
@@ -34,6 +34,7 @@ from w2v.training.checkpoint import (
     write_model,
 )
 from w2v.training.config import TrainConfig
+from w2v.training.kernels import corpus_scanner
 from w2v.training.loop import (
     EpochStats,
     Position,
@@ -116,6 +117,11 @@ class Word2Vec:
             raise W2VError("no corpus: pass sentences=... or corpus_file=PATH")
         return CutSentences(check_sentences(sentences), self.config.max_sentence_length)
 
+    @staticmethod
+    def _scanner(sentences):
+        """The compiled corpus scanner for a corpus file (built on first use), else None."""
+        return corpus_scanner() if isinstance(sentences, FileReader) else None
+
     def build_vocab(self, corpus_iterable=None, corpus_file=None, update: bool = False,
                     progress_per: int = 10000, keep_raw_vocab: bool = False, trim_rule=None,
                     vocab: Vocab | None = None):
@@ -144,7 +150,7 @@ class Word2Vec:
             max_vocab_size=c.max_vocab_size, sorted_vocab=bool(c.sorted_vocab),
             null_word=bool(c.null_word), trim_rule=trim_rule, vocab=vocab,
             grow=self._built()[0] if update else None, share=share,
-            root=distributed.rank() == 0)
+            root=distributed.rank() == 0, scanner=self._scanner(sentences))
         if len(corpus) == 0:
             raise W2VError("no word of the corpus is in the vocabulary; check the vocabulary file")
         if share is not None:
@@ -266,8 +272,8 @@ class Word2Vec:
         if corpus_iterable is not None and corpus_file is not None:
             raise W2VError("give corpus_iterable or corpus_file, not both")
         if corpus_iterable is not None or corpus_file is not None:
-            self._set_corpus(encode(self._sentences(corpus_iterable, corpus_file), self.vocab),
-                             corpus_file)
+            sentences = self._sentences(corpus_iterable, corpus_file)
+            self._set_corpus(encode(sentences, self.vocab, self._scanner(sentences)), corpus_file)
         self._check_totals(total_examples, total_words)
         config = self.config
         if epochs is not None:
@@ -430,7 +436,8 @@ class Word2Vec:
             if corpus_file is None:
                 raise W2VError("the run trained on sentences given in Python: pass the same "
                                "corpus_iterable=... to resume()")
-        corpus = encode(self._sentences(corpus_iterable, corpus_file), saved.vocab)
+        sentences = self._sentences(corpus_iterable, corpus_file)
+        corpus = encode(sentences, saved.vocab, self._scanner(sentences))
         self._set_corpus(corpus, corpus_file)
         found = (len(corpus), len(corpus.starts) - 1)
         if found != (state["corpus_ids"], state["corpus_sentences"]):

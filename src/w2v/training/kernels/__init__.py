@@ -98,3 +98,23 @@ def table_builder(name: str):
         return None
     build = getattr(kernel, name)
     return lambda array: tuple(t.numpy() for t in build(torch.from_numpy(array)))
+
+
+SCANNER_SOURCE = Path(__file__).parent / "scanner.cpp"
+
+
+@functools.cache
+def corpus_scanner():
+    """The compiled corpus scanner's `Scanner` class, as `corpus.encoding` takes it
+    (`scanner=`), or None (with a warning saying why) if it cannot be built: corpus files are
+    then read by the Python readers."""
+    try:
+        return build("w2v_scan", SCANNER_SOURCE).Scanner
+    except Exception as error:  # a missing compiler surfaces as several exception types
+        warnings.warn(
+            f"could not build w2v's corpus scanner ({type(error).__name__}: {error}); corpus "
+            "files are read in Python, several times slower. Install a C++ compiler and ninja "
+            "to fix it.",
+            stacklevel=2,
+        )
+        return None
