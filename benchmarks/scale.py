@@ -5,11 +5,11 @@
 
 For each size: a corpus of `tokens` tokens drawn from a Zipf law (exponent 1) over `words`
 distinct words, written to a temporary file (removed after, never committed), then timed:
-the vocabulary pass (`corpus.encoding.scan`, the pass `Word2Vec.build_vocab` makes: it counts
-and encodes the corpus in one scan) in a process of its own, with its peak RSS and its scan
-processes' (the pipeline's memory: the model's tables, 800 bytes a word at 100 dimensions, come
-on top), the disk the encoded corpus takes, the noise alias table and Huffman tree of the
-resulting vocabulary, and the words/s of training on a corpus of `train-tokens` tokens of
+the vocabulary pass (`corpus.encoding.scan` with the compiled scanner, the pass
+`Word2Vec.build_vocab` makes: it counts and encodes the corpus in one scan, in threads) in a
+process of its own, with its peak RSS (the pipeline's memory, torch's ~150 MB included: the
+model's tables, 800 bytes a word at 100 dimensions, come on top), the disk the encoded corpus
+takes, the noise alias table and Huffman tree of the resulting vocabulary, and the words/s of training on a corpus of `train-tokens` tokens of
 the same law (CBOW defaults, all cores; words/s counts raw corpus words). Prints a markdown
 table and the projection to 10B and 100B tokens from the largest size's per-token costs.
 """
@@ -55,10 +55,11 @@ def vocabulary_pass(path: str, out: str) -> None:
     from w2v.corpus.encoding import scan
     from w2v.corpus.readers import Text8Corpus
     from w2v.corpus.tables import huffman_tree, noise_alias
-    from w2v.training.kernels import table_builder
+    from w2v.training.kernels import corpus_scanner, table_builder
 
+    scanner = corpus_scanner()  # built before the clock starts
     t0 = time.perf_counter()
-    vocab, corpus = scan(Text8Corpus(path), min_count=5)
+    vocab, corpus = scan(Text8Corpus(path), min_count=5, scanner=scanner)
     vocab_s = time.perf_counter() - t0
     rss = peak_rss_mb()
     t0 = time.perf_counter()

@@ -216,7 +216,7 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
          scanner=None) -> tuple[Vocab, EncodedCorpus]:
     """Count and encode in one pass over the text: (vocabulary, corpus in its ids).
 
-    The vocabulary options are `Vocab.from_counts`'s. Given `scanner`, the compiled `Scanner`
+    The vocabulary options are `Vocab.choose`'s. Given `scanner`, the compiled `Scanner`
     class (`training.kernels.corpus_scanner()`), a corpus file read without lowercasing or
     tokenising is split and counted in compiled code, a plain file of at least two
     SCAN_SPAN_BYTES by up to `threads` threads at once (None: one per CPU, up to
@@ -240,11 +240,10 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
             where = f" {source}" if source is not None else ""
             raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with "
                            "text")
-        vocab = Vocab.from_counts(dict(zip(found.words, found.counts.tolist(), strict=True)),
-                                  min_count, max_final_vocab, total, trim_rule, sorted_vocab,
-                                  null_word)
+        vocab, picked = Vocab.choose(found.words, found.counts, min_count, max_final_vocab,
+                                     total, trim_rule, sorted_vocab, null_word)
         final = np.full(found.size, -1, dtype=np.int32)  # provisional id -> final id
-        final[found.ids] = [vocab.index.get(w, -1) for w in found.words]
+        final[found.ids[picked]] = np.arange(len(picked), dtype=np.int32)
         pieces = [(p.ids, final[ids]) for p, ids in zip(parts, found.maps, strict=True)]
         corpus = _remap(pieces, _starts(sentences, parts, total), total)
     except BaseException:

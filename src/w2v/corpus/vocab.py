@@ -28,12 +28,13 @@ _SEPARATORS = " \t\n\r\x0b\x0c"  # what bytes.split() splits the file's lines at
 _VOCAB_LINE_MAX = 1 << 20  # bytes; the C tool's words are under 100, a corpus's under ~4000
 _COUNT_MAX = 2**63 - 1  # int64, what the counts are kept in
 
-def effective_min_count(counts: dict[str, int], min_count: int,
+def effective_min_count(counts: np.ndarray, min_count: int,
                         max_final_vocab: int | None) -> int:
     """gensim's rule: raise min_count just enough that at most max_final_vocab words stay."""
     if max_final_vocab is not None and len(counts) > max_final_vocab:
-        ranked = sorted(counts.values(), reverse=True)
-        return max(min_count, ranked[max_final_vocab] + 1)
+        # The (max_final_vocab + 1)-th largest count, found without sorting them all.
+        cut = -np.partition(-np.asarray(counts, dtype=np.int64), max_final_vocab)[max_final_vocab]
+        return max(min_count, int(cut) + 1)
     return min_count
 
 
@@ -45,7 +46,7 @@ class Vocab:
         self.counts = np.asarray(counts, dtype=np.int64)
         if len(self.words) != len(self.counts):
             raise W2VError(f"{len(self.words)} words but {len(self.counts)} counts")
-        self.index = {w: i for i, w in enumerate(self.words)}
+        self.index = dict(zip(self.words, range(len(self.words)), strict=True))
         if len(self.index) != len(self.words):
             raise W2VError("the vocabulary lists a word twice; each word must appear once")
         # Raw tokens seen while counting, kept or not: progress and words/s are measured on them.
@@ -95,22 +96,48 @@ class Vocab:
         """Keep the words that `keep_vocab_item` keeps, in descending count order (ties and
         `sorted_vocab=False`: first-seen order, i.e. the order of `counts`); `null_word` appends
         gensim's "\\0" pseudo-word with count 1 last."""
+        values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+        return cls.choose(list(counts), values, min_count, max_final_vocab, corpus_words,
+                          trim_rule, sorted_vocab, null_word)[0]
+
+    @classmethod
+    def choose(
+        cls,
+        words: list[str],
+        counts: np.ndarray,
+        min_count: int = 5,
+        max_final_vocab: int | None = None,
+        corpus_words: int | None = None,
+        trim_rule=None,
+        sorted_vocab: bool = True,
+        null_word: bool = False,
+    ) -> tuple["Vocab", np.ndarray]:
+        """`from_counts` for distinct words in first-seen order and their counts, given as a
+        list and an array: the vocabulary, and for each of its words (the null word aside) its
+        place in `words`. Without a trim_rule the choice is numpy's, never a loop per word."""
+        counts = np.asarray(counts, dtype=np.int64)
         min_count = effective_min_count(counts, min_count, max_final_vocab)
-        kept = [(w, c) for w, c in counts.items() if keep_vocab_item(w, c, min_count, trim_rule)]
-        if not kept:
-            top = max(counts.values(), default=0)
+        if trim_rule is None:
+            picked = np.flatnonzero(counts >= min_count)
+        else:
+            picked = np.array([i for i, (w, c) in enumerate(zip(words, counts.tolist(),
+                                                                 strict=True))
+                               if keep_vocab_item(w, c, min_count, trim_rule)], dtype=np.int64)
+        if len(picked) == 0:
             trimmed = " or trim_rule discarded them" if trim_rule else ""
             raise W2VError(
                 f"no word occurs at least min_count={min_count} times (the most frequent occurs "
-                f"{top} times in {corpus_words or 0} words){trimmed}; lower min_count or give "
-                "a larger corpus"
+                f"{counts.max(initial=0)} times in {corpus_words or 0} words){trimmed}; lower "
+                "min_count or give a larger corpus"
             )
         if sorted_vocab:
-            order = np.argsort(-np.array([c for _, c in kept], dtype=np.int64), kind="stable")
-            kept = [kept[i] for i in order]
-        if null_word and not any(w == NULL_WORD for w, _ in kept):
-            kept.append((NULL_WORD, 1))
-        return cls([w for w, _ in kept], [c for _, c in kept], corpus_words)
+            picked = picked[np.argsort(-counts[picked], kind="stable")]
+        kept = [words[i] for i in picked.tolist()]
+        kept_counts = counts[picked]
+        if null_word and NULL_WORD not in kept:
+            kept.append(NULL_WORD)
+            kept_counts = np.append(kept_counts, 1)
+        return cls(kept, kept_counts, corpus_words), picked
 
     def updated(
         self,
@@ -124,7 +151,9 @@ class Vocab:
         """gensim's `build_vocab(update=True)`: this vocabulary with the words of a new corpus's
         `counts` that pass min_count (and trim_rule) appended in first-seen order, and every word's
         count raised by its count in the new corpus. Existing words keep their ids."""
-        min_count = effective_min_count(counts, min_count, max_final_vocab)
+        min_count = effective_min_count(
+            np.fromiter(counts.values(), dtype=np.int64, count=len(counts)), min_count,
+            max_final_vocab)
         new = [w for w, c in counts.items()
                if w not in self.index and keep_vocab_item(w, c, min_count, trim_rule)]
         if null_word and NULL_WORD not in self.index and NULL_WORD not in new:

@@ -13,6 +13,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -78,6 +79,21 @@ uint64_t hash_bytes(const char* s, size_t n) {
   return h;
 }
 
+// A word of the table: its count and bytes (the first ones in the entry itself, so that most
+// comparisons read one cache line).
+struct Entry {
+  int64_t offset;  // in the arena
+  int64_t count;
+  int32_t length;
+  char head[12];
+};
+static_assert(sizeof(Entry) == 32, "two entries a cache line");
+
+struct Pending {
+  int64_t offset;  // in words_
+  int64_t length;  // -1: a sentence ends here
+};
+
 class Scanner {
  public:
   // by_line: a newline ends a sentence (LineSentence), else the file is one stream (Text8Corpus);
@@ -93,7 +109,7 @@ class Scanner {
 
   // Words in this order take ids 0, 1, ... (a fixed vocabulary's, as UTF-8 bytes).
   void add(const std::vector<std::string>& words) {
-    for (const auto& w : words) find_or_add(w, true);
+    for (const auto& w : words) find_or_add(w.data(), w.size(), true);
   }
 
   // The ids of the tokens that `data` completes and the ends of the sentences it completes
@@ -114,6 +130,7 @@ class Scanner {
         const auto* q = reinterpret_cast<const uint8_t*>(joined.data());
         run(q, q + joined.size(), false);
       }
+      look_up();
     }
     return take();
   }
@@ -127,6 +144,7 @@ class Scanner {
       run(q, q + rest.size(), true);
       end_word();
       end_sentence();
+      look_up();
     }
     return take();
   }
@@ -137,8 +155,9 @@ class Scanner {
     py::array_t<int64_t> map(other.size());
     auto* out = map.mutable_data();
     for (int64_t id = 0; id < other.size(); ++id) {
-      const int32_t mine = find_or_add(other.word(id), true);
-      counts_[mine] += other.counts_[id];
+      const std::string w = other.word(id);
+      const int32_t mine = find_or_add(w.data(), w.size(), true);
+      entries_[mine].count += other.entries_[id].count;
       out[id] = mine;
     }
     return map;
@@ -148,12 +167,12 @@ class Scanner {
   py::tuple frequent(int64_t min_count) const {
     std::vector<int64_t> ids;
     for (int64_t id = 0; id < size(); ++id)
-      if (counts_[id] >= min_count) ids.push_back(id);
+      if (entries_[id].count >= min_count) ids.push_back(id);
     py::array_t<int64_t> out_ids(ids.size()), out_counts(ids.size());
     py::list words(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) {
       out_ids.mutable_data()[i] = ids[i];
-      out_counts.mutable_data()[i] = counts_[ids[i]];
+      out_counts.mutable_data()[i] = entries_[ids[i]].count;
       const std::string w = word(ids[i]);
       PyObject* s = PyUnicode_DecodeUTF8(w.data(), w.size(), "surrogatepass");
       if (s == nullptr) throw py::error_already_set();
@@ -162,7 +181,7 @@ class Scanner {
     return py::make_tuple(out_ids, words, out_counts);
   }
 
-  int64_t size() const { return static_cast<int64_t>(length_.size()); }
+  int64_t size() const { return static_cast<int64_t>(entries_.size()); }
   int64_t tokens = 0;         // words read, dropped ones included
   int64_t decode_errors = 0;  // U+FFFD in the decoded text, as the Python reader counts them
   int64_t truncated = 0;      // tokens longer than max_word characters
@@ -211,33 +230,65 @@ class Scanner {
       if (room <= 0) return;
       n = chars = room;  // only an ASCII run can overflow a word with room left
     }
-    word_.append(s, n);
+    words_.append(s, n);
     chars_ += chars;
   }
 
+  // Words are looked up a batch at a time (look_up), so that the table's cache misses for the
+  // words ahead overlap: a Zipf corpus's rare words miss every time.
   void end_word() {
-    if (word_.empty()) return;
+    if (chars_ == 0) return;
     ++tokens;
     truncated += over_;
-    const int32_t id = find_or_add(word_, !frozen_);
-    if (id >= 0) {
-      ids_.push_back(id);
-      ++counts_[id];
-    }
-    word_.clear();
+    pending_.push_back({word_start_, static_cast<int64_t>(words_.size()) - word_start_});
+    word_start_ = static_cast<int64_t>(words_.size());
     chars_ = 0, over_ = false;
     if (++in_sentence_ == max_sentence_) end_sentence();
+    if (pending_.size() >= kBatch) look_up();
   }
 
   void end_sentence() {
     if (in_sentence_ == 0) return;
-    ends_.push_back(emitted_ + static_cast<int64_t>(ids_.size()));
+    pending_.push_back({0, -1});
     in_sentence_ = 0;
   }
 
   void end_line() {
     end_sentence();
     if (max_lines_ >= 0 && ++lines_ >= max_lines_) done_ = true;
+  }
+
+  static constexpr size_t kBatch = 1024;
+  static constexpr size_t kSlotsAhead = 16, kEntriesAhead = 8;  // prefetch distances, in words
+
+  void look_up() {
+    const size_t n = pending_.size();
+    hashes_.resize(n);
+    for (size_t i = 0; i < n; ++i)
+      if (pending_[i].length >= 0)
+        hashes_[i] = hash_bytes(words_.data() + pending_[i].offset, pending_[i].length);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t mask = slots_.size() - 1;
+      if (i + kSlotsAhead < n && pending_[i + kSlotsAhead].length >= 0)
+        __builtin_prefetch(&slots_[hashes_[i + kSlotsAhead] & mask]);
+      if (i + kEntriesAhead < n && pending_[i + kEntriesAhead].length >= 0) {
+        const uint64_t slot = slots_[hashes_[i + kEntriesAhead] & mask];
+        if (slot != 0) __builtin_prefetch(&entries_[(slot & 0xFFFFFFFFu) - 1]);
+      }
+      const Pending& w = pending_[i];
+      if (w.length < 0) {  // a sentence ends here
+        ends_.push_back(emitted_ + static_cast<int64_t>(ids_.size()));
+        continue;
+      }
+      const int32_t id = find_or_add(words_.data() + w.offset, w.length, !frozen_, hashes_[i]);
+      if (id >= 0) {
+        ids_.push_back(id);
+        ++entries_[id].count;
+      }
+    }
+    pending_.clear();
+    words_.erase(0, word_start_);  // what is left is the word being read
+    word_start_ = 0;
   }
 
   py::tuple take() {
@@ -251,28 +302,39 @@ class Scanner {
     return py::make_tuple(ids, ends);
   }
 
-  std::string word(int64_t id) const { return arena_.substr(offset_[id], length_[id]); }
+  std::string word(int64_t id) const {
+    return arena_.substr(entries_[id].offset, entries_[id].length);
+  }
+
+  bool same(const Entry& e, const char* w, size_t n) const {
+    if (static_cast<size_t>(e.length) != n) return false;
+    const size_t head = std::min(n, sizeof(e.head));
+    return std::memcmp(e.head, w, head) == 0 &&
+           (n == head || std::memcmp(arena_.data() + e.offset + head, w + head, n - head) == 0);
+  }
 
   // The word's id; if it has none, a new one when `insert`, else -1.
-  int32_t find_or_add(const std::string& w, bool insert) {
-    const uint64_t h = hash_bytes(w.data(), w.size());
+  int32_t find_or_add(const char* w, size_t n, bool insert) {
+    return find_or_add(w, n, insert, hash_bytes(w, n));
+  }
+
+  int32_t find_or_add(const char* w, size_t n, bool insert, uint64_t h) {
     const uint64_t tag = h >> 32;
-    size_t mask = slots_.size() - 1, i = h & mask;
+    const size_t mask = slots_.size() - 1;
+    size_t i = h & mask;
     for (; slots_[i] != 0; i = (i + 1) & mask) {
       if ((slots_[i] >> 32) != tag) continue;
       const int32_t id = static_cast<int32_t>((slots_[i] & 0xFFFFFFFFu) - 1);
-      if (static_cast<size_t>(length_[id]) == w.size() &&
-          std::memcmp(arena_.data() + offset_[id], w.data(), w.size()) == 0)
-        return id;
+      if (same(entries_[id], w, n)) return id;
     }
     if (!insert) return -1;
     const int64_t id = size();
     if (id >= INT32_MAX - 1)
       throw std::overflow_error("more than 2^31 distinct words: give max_vocab_size");
-    offset_.push_back(static_cast<int64_t>(arena_.size()));
-    length_.push_back(static_cast<int32_t>(w.size()));
-    counts_.push_back(0);
-    arena_ += w;
+    Entry e{static_cast<int64_t>(arena_.size()), 0, static_cast<int32_t>(n), {}};
+    std::memcpy(e.head, w, std::min(n, sizeof(e.head)));
+    entries_.push_back(e);
+    arena_.append(w, n);
     slots_[i] = (tag << 32) | static_cast<uint64_t>(id + 1);
     if (10 * size() > 7 * static_cast<int64_t>(slots_.size())) grow();
     return static_cast<int32_t>(id);
@@ -282,7 +344,7 @@ class Scanner {
     std::vector<uint64_t> slots(2 * slots_.size(), 0);
     const size_t mask = slots.size() - 1;
     for (int64_t id = 0; id < size(); ++id) {
-      const uint64_t h = hash_bytes(arena_.data() + offset_[id], length_[id]);
+      const uint64_t h = hash_bytes(arena_.data() + entries_[id].offset, entries_[id].length);
       size_t i = h & mask;
       while (slots[i] != 0) i = (i + 1) & mask;
       slots[i] = ((h >> 32) << 32) | static_cast<uint64_t>(id + 1);
@@ -296,12 +358,13 @@ class Scanner {
   bool done_ = false;
   std::vector<uint64_t> slots_;  // (hash >> 32) << 32 | (id + 1); 0: empty
   std::string arena_;            // every word's bytes, end to end
-  std::vector<int64_t> offset_;  // (V,) where each word starts in the arena
-  std::vector<int32_t> length_;  // (V,) its bytes
-  std::vector<int64_t> counts_;  // (V,)
-  std::string word_;             // the word being read, decoded and cut at max_word characters
-  int64_t chars_ = 0;            // its characters
-  bool over_ = false;            // whether it was longer
+  std::vector<Entry> entries_;   // (V,)
+  std::string words_;            // the words read since the last look_up, decoded and cut, and
+  int64_t word_start_ = 0;       // where among them the one being read starts;
+  int64_t chars_ = 0;            // its characters so far
+  bool over_ = false;            // whether it was longer than max_word
+  std::vector<Pending> pending_;  // the words (and sentence ends) waiting for look_up
+  std::vector<uint64_t> hashes_;
   std::string partial_;          // a UTF-8 sequence the last block ended inside
   int64_t in_sentence_ = 0, lines_ = 0, emitted_ = 0;
   std::vector<int32_t> ids_;     // since the last take()
