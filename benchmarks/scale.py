@@ -9,9 +9,10 @@ the vocabulary pass (`corpus.encoding.scan` with the compiled scanner, the pass
 `Word2Vec.build_vocab` makes: it counts and encodes the corpus in one scan, in threads) in a
 process of its own, with its peak RSS (the pipeline's memory, torch's ~150 MB included: the
 model's tables, 800 bytes a word at 100 dimensions, come on top), the disk the encoded corpus
-takes, the noise alias table and Huffman tree of the resulting vocabulary, and the words/s of training on a corpus of `train-tokens` tokens of
-the same law (CBOW defaults, all cores; words/s counts raw corpus words). Prints a markdown
-table and the projection to 10B and 100B tokens from the largest size's per-token costs.
+takes, the noise alias table and Huffman tree of the resulting vocabulary, and the words/s of
+training on a corpus of `train-tokens` tokens of the same law (CBOW defaults, all cores;
+words/s counts raw corpus words). Prints a markdown table and the projection to 10B and 100B
+tokens from the largest size's per-token costs.
 """
 
 import argparse
