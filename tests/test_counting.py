@@ -82,6 +82,13 @@ def test_counts_equal_gensims_pruning_count(sentences, max_vocab_size, batch, ke
     assert counted.corpus_words == sum(map(len, sentences))
 
 
-def test_a_pruning_count_cannot_write_ids():
-    with pytest.raises(ValueError, match="renumbers"):
-        count_words([["a"]], Ids(), max_vocab_size=1)
+def test_ids_are_written_until_the_first_pruning_only():
+    sentences = [["a", "b"], ["a", "c"], ["d", "a"]]
+    ids = Ids()
+    counted = count_words(sentences, ids, max_vocab_size=4)
+    assert not counted.pruned and np.concatenate(ids.blocks).tolist() == [0, 1, 0, 2, 3, 0]
+    ids = Ids()
+    counted = count_words(sentences, ids, max_vocab_size=2)
+    # After ["a", "c"] three words are held: "b" and "c" (seen once) go, and no more ids come.
+    assert counted.pruned and counted.as_dict() == {"a": 3, "d": 1}
+    assert np.concatenate(ids.blocks).tolist() == [0, 1, 0, 2]

@@ -17,7 +17,7 @@ import w2v.corpus.encoding
 import w2v.corpus.readers
 from w2v.corpus.encoding import EncodedCorpus, IdFile, encode, scan
 from w2v.corpus.readers import LineSentence, Text8Corpus
-from w2v.corpus.vocab import Vocab
+from w2v.corpus.vocab import RULE_DEFAULT, RULE_KEEP, Vocab
 from w2v.errors import W2VError
 from w2v.training.kernels import corpus_scanner
 
@@ -86,12 +86,13 @@ corpus_files = st.lists(st.tuples(st.sampled_from(TOKENS), st.sampled_from(SEPAR
                         min_size=1, max_size=80).map(lambda pairs: b"".join(sum(pairs, ())))
 
 
-def _scanned(reader, min_count: int, scanner=None, threads: int | None = 1):
+def _scanned(reader, min_count: int, scanner=None, threads: int | None = 1, **options):
     """Everything a scan gives: vocabulary, ids, sentences, reader counters and warnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            vocab, corpus = scan(reader, min_count=min_count, threads=threads, scanner=scanner)
+            vocab, corpus = scan(reader, min_count=min_count, threads=threads, scanner=scanner,
+                                 **options)
         except W2VError as err:
             return str(err)
     return (vocab.words, vocab.counts.tolist(), vocab.corpus_words, corpus.corpus_words,
@@ -109,12 +110,19 @@ def _encoded(reader, vocab, scanner=None):
             [str(w.message) for w in caught])
 
 
-@settings(max_examples=80, deadline=None, database=None)
+def _rare_first(word, count, min_count):
+    return RULE_KEEP if word == "x" * 5 else RULE_DEFAULT
+
+
+@settings(max_examples=120, deadline=None, database=None)
 @given(data=corpus_files, threads=st.integers(1, 4), n=st.integers(1, 5),
        block=st.integers(1, 9), min_count=st.integers(1, 2), one_line=st.booleans(),
-       limit=st.sampled_from([None, None, 0, 1, 3]), lowercase=st.booleans())
+       limit=st.sampled_from([None, None, 0, 1, 3]), lowercase=st.booleans(),
+       max_vocab_size=st.sampled_from([None, None, 1, 2, 4, 8]),
+       trim_rule=st.sampled_from([None, None, _rare_first]))
 def test_the_compiled_scanner_in_any_number_of_threads_gives_the_python_readers_result(
-        tmp_path_factory, data, threads, n, block, min_count, one_line, limit, lowercase):
+        tmp_path_factory, data, threads, n, block, min_count, one_line, limit, lowercase,
+        max_vocab_size, trim_rule):
     path = tmp_path_factory.getbasetemp() / "parallel.txt"
     path.write_bytes(data)
     if one_line:
@@ -124,9 +132,17 @@ def test_the_compiled_scanner_in_any_number_of_threads_gives_the_python_readers_
     # Small blocks and a small MAX_WORD put block edges and cut tokens near the range edges.
     with mock.patch.object(w2v.corpus.readers, "BLOCK", block), \
             mock.patch.object(w2v.corpus.readers, "MAX_WORD", 5):
-        python = _scanned(reader, min_count)
-        assert _scanned(reader, min_count, SCANNER, threads) == python
+        options = {"max_vocab_size": max_vocab_size, "trim_rule": trim_rule}
+        python = _scanned(reader, min_count, **options)
+        assert _scanned(reader, min_count, SCANNER, threads, **options) == python
         if not isinstance(python, str):
+            # Pruning while counting, then encoding: gensim's two passes, which a scan that
+            # prunes repeats and one that does not (fewer words than the limit) saves.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # cut tokens, warned of above
+                vocab = Vocab.build(reader, min_count, max_vocab_size, trim_rule=trim_rule)
+            assert python[:2] == (vocab.words, vocab.counts.tolist())
+            assert python[4:6] == _encoded(reader, vocab)[:2]
             vocab = Vocab(python[0], python[1])
             assert _encoded(reader, vocab, SCANNER) == _encoded(reader, vocab)
 
@@ -241,3 +257,20 @@ def test_a_scan_holds_at_most_4_bytes_of_disk_per_token(tmp_path, monkeypatch):
     assert len(list(corpus.ids.path.parent.iterdir())) == 1
     assert np.array_equal(corpus.ids[0:len(corpus)],
                           scan(Text8Corpus(path), min_count=2)[1].ids[0:len(corpus)])
+
+
+@pytest.mark.parametrize("scanner", [None, SCANNER])
+def test_a_limit_above_the_distinct_words_changes_nothing_and_reads_once(tmp_path, monkeypatch,
+                                                                          scanner):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"one two three\nfour five one\n" * 400)
+    reads = []
+    real_read, real_blocks = LineSentence.read, LineSentence.blocks
+    monkeypatch.setattr(LineSentence, "read", lambda *a: reads.append(a) or real_read(*a))
+    monkeypatch.setattr(LineSentence, "blocks", lambda *a: reads.append(a) or real_blocks(*a))
+    unlimited = _scanned(LineSentence(path), 1, scanner, None)
+    reads.clear()
+    assert _scanned(LineSentence(path), 1, scanner, None, max_vocab_size=5) == unlimited
+    assert len(reads) == 1
+    pruned = _scanned(LineSentence(path), 1, scanner, None, max_vocab_size=4)
+    assert pruned[0] == ["one"] and len(reads) == 1 + 2  # counted, then encoded

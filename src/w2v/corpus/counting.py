@@ -5,8 +5,8 @@ ids a block at a time with `np.add.at` into an array grown by doubling, never a 
 entry per token: the work per token does not grow with the vocabulary. Given somewhere to
 write them, it also writes each token's provisional id, so that a scan encodes the corpus in the
 same pass (`encoding.scan`). With `max_vocab_size` it prunes rare words while counting, as
-gensim does, to bound memory; the survivors are renumbered, so a pruning count writes no ids
-and the corpus is encoded afterwards with the final vocabulary.
+gensim does, to bound memory; the survivors are renumbered, so from the first pruning on no ids
+are written (`Counted.pruned`) and the corpus is encoded afterwards with the final vocabulary.
 
 Also here: the rules that decide which words stay (gensim's `trim_rule` constants), since
 pruning applies them as the vocabulary does.
@@ -52,6 +52,7 @@ class Counted:
     counts: np.ndarray  # (V,) int64
     starts: np.ndarray  # (S + 1,) int64
     corpus_words: int
+    pruned: bool = False  # the ids written stop at the first pruning: they are void
 
     def as_dict(self) -> dict[str, int]:
         """{word: count} in first-seen order."""
@@ -65,11 +66,9 @@ def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | 
     `ids`, if given, is something with a `write(int32 array)` method that receives every
     token's provisional id in corpus order. With `max_vocab_size`, whenever more words than that
     are held, every word seen at most `min_reduce` times is dropped (unless `trim_rule` keeps
-    it) and min_reduce rises by one, after each sentence as gensim checks; it cannot be combined
-    with `ids`, whose numbering pruning would change.
+    it) and min_reduce rises by one, after each sentence as gensim checks; pruning renumbers the
+    words, so it stops the writing of ids.
     """
-    if ids is not None and max_vocab_size is not None:
-        raise ValueError("a pruning count renumbers words: it cannot write provisional ids")
     index: dict[str, int] = {}
     counts = np.zeros(0, dtype=np.int64)
     batch: list[str] = []
@@ -80,8 +79,10 @@ def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | 
         batch += sentence  # any iterable of tokens will do, a generator too
         total += len(batch) - before
         starts.append(total)
-        # Pruning is decided after each sentence, so its words must have ids by then.
-        if len(batch) >= BATCH_WORDS or max_vocab_size is not None:
+        # Pruning is decided after each sentence, so its words must have ids by then: whenever
+        # the held words and the batch's tokens together could pass the limit.
+        if len(batch) >= BATCH_WORDS or (max_vocab_size is not None
+                                         and len(index) + len(batch) > max_vocab_size):
             blocks.append(_ids(batch, index))
             buffered += len(batch)
             batch = []
@@ -92,9 +93,11 @@ def count_words(sentences: Iterable[list[str]], ids=None, max_vocab_size: int | 
             if pruning:
                 index, counts = _prune(index, counts[: len(index)], min_reduce, trim_rule)
                 min_reduce += 1
+                ids = None
     blocks.append(_ids(batch, index))
     counts = _flush(blocks, counts, len(index), ids)[: len(index)]
-    return Counted(list(index), counts, np.frombuffer(starts, dtype=np.int64), total)
+    return Counted(list(index), counts, np.frombuffer(starts, dtype=np.int64), total,
+                   min_reduce > 1)
 
 
 def _ids(batch: list[str], index: dict[str, int]) -> np.ndarray:

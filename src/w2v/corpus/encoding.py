@@ -181,13 +181,12 @@ def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
     - `vocab`, a fixed vocabulary (read from a file): encode with it;
     - `grow`, the vocabulary of a model trained before (gensim's build_vocab(update=True)):
       count the new corpus, append its new words (`Vocab.updated`), encode;
-    - `max_vocab_size`: count while pruning, build the vocabulary, then encode (two passes);
-    - otherwise: `scan`, which counts and encodes in one pass.
+    - otherwise: `scan`, which counts and encodes in one pass (two if it must prune).
 
     In a torchrun job `share` takes rank 0's vocabulary to every rank: on rank 0 (`root`) it is
     called with the vocabulary chosen as above, on the others with None, and returns rank 0's,
-    which they encode with. The vocabulary options are `Vocab.from_counts`'s; `scanner` is
-    `scan`'s and `encode`'s."""
+    which they encode with. The vocabulary options are `Vocab.choose`'s; `max_vocab_size` and
+    `scanner` are `scan`'s."""
     if share is not None and not root:
         shared = share(None)
         return shared, encode(sentences, shared, scanner)
@@ -198,13 +197,9 @@ def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
         vocab = grow.updated(counted.as_dict(), min_count, max_final_vocab,
                              counted.corpus_words, trim_rule, null_word)
         corpus = encode(sentences, vocab, scanner)
-    elif max_vocab_size is not None:
-        vocab = Vocab.build(sentences, min_count, max_vocab_size, max_final_vocab, trim_rule,
-                            sorted_vocab, null_word)
-        corpus = encode(sentences, vocab, scanner)
     else:
         vocab, corpus = scan(sentences, min_count, max_final_vocab, trim_rule, sorted_vocab,
-                             null_word, scanner=scanner)
+                             null_word, max_vocab_size, scanner=scanner)
     if share is not None:
         share(vocab)
     return vocab, corpus
@@ -212,40 +207,49 @@ def prepare(sentences: Iterable[list[str]], *, min_count: int = 5,
 
 def scan(sentences: Iterable[list[str]], min_count: int = 5,
          max_final_vocab: int | None = None, trim_rule=None, sorted_vocab: bool = True,
-         null_word: bool = False, threads: int | None = None,
+         null_word: bool = False, max_vocab_size: int | None = None, threads: int | None = None,
          scanner=None) -> tuple[Vocab, EncodedCorpus]:
     """Count and encode in one pass over the text: (vocabulary, corpus in its ids).
 
-    The vocabulary options are `Vocab.choose`'s. Given `scanner`, the compiled `Scanner`
-    class (`training.kernels.corpus_scanner()`), a corpus file read without lowercasing or
-    tokenising is split and counted in compiled code, a plain file of at least two
-    SCAN_SPAN_BYTES by up to `threads` threads at once (None: one per CPU, up to
-    MAX_SCAN_THREADS), each a byte range of it; anything else is read by the Python readers and
-    `counting.count_words`. The result is the same either way, whatever the number of threads."""
+    The vocabulary options are `Vocab.choose`'s. With `max_vocab_size`, whenever more words
+    than that are held after a sentence, the rare ones are pruned as gensim prunes them
+    (`counting.count_words`); the ids given until then mean nothing after it, so such a corpus
+    is encoded in a second pass with the vocabulary. A corpus of fewer distinct words is read
+    once, as without the limit.
+
+    Given `scanner`, the compiled `Scanner` class (`training.kernels.corpus_scanner()`), a
+    corpus file read without lowercasing or tokenising is split and counted in compiled code, a
+    plain file of at least two SCAN_SPAN_BYTES by up to `threads` threads at once (None: one
+    per CPU, up to MAX_SCAN_THREADS), each a byte range of it; anything else is read by the
+    Python readers and `counting.count_words`. The result is the same either way, whatever the
+    number of threads."""
     folder = tempfile.TemporaryDirectory(prefix="w2v-corpus-")
     try:
         path = Path(folder.name) / IDS
+        found = None
         if _compiled(sentences, scanner):
-            found = _scan_compiled(sentences, scanner, path, threads, min_count, trim_rule)
-        else:
-            found = _scan_python(sentences, path)
-        parts = found.parts
+            found = _scan_compiled(sentences, scanner, path, threads, min_count, trim_rule,
+                                   max_vocab_size)
+        if found is None:
+            found = _scan_python(sentences, path, max_vocab_size, trim_rule)
         report = ReadReport()
-        for part in parts:
+        for part in found.parts:
             report.add(part.report)
-        report.warn(getattr(sentences, "source", "the corpus"))
-        total = sum(len(p.ids) for p in parts)
-        if total == 0:
+        if found.tokens == 0:
             source = getattr(sentences, "source", None)
             where = f" {source}" if source is not None else ""
             raise W2VError(f"the corpus{where} is empty: it holds no words; give a corpus with "
                            "text")
         vocab, picked = Vocab.choose(found.words, found.counts, min_count, max_final_vocab,
-                                     total, trim_rule, sorted_vocab, null_word)
+                                     found.tokens, trim_rule, sorted_vocab, null_word)
+        if found.pruned:  # a second pass, which says what reading replaced and cut
+            folder.cleanup()
+            return vocab, encode(sentences, vocab, scanner)
+        report.warn(getattr(sentences, "source", "the corpus"))
         final = np.full(found.size, -1, dtype=np.int32)  # provisional id -> final id
         final[found.ids[picked]] = np.arange(len(picked), dtype=np.int32)
-        pieces = [(p.ids, final[ids]) for p, ids in zip(parts, found.maps, strict=True)]
-        corpus = _remap(pieces, _starts(sentences, parts, total), total)
+        pieces = [(p.ids, final[ids]) for p, ids in zip(found.parts, found.maps, strict=True)]
+        corpus = _remap(pieces, _starts(sentences, found.parts, found.tokens), found.tokens)
     except BaseException:
         folder.cleanup()
         raise
@@ -255,9 +259,9 @@ def scan(sentences: Iterable[list[str]], min_count: int = 5,
 
 
 class _Scanned(NamedTuple):
-    """What the passes over the corpus found: `size` provisional ids; the words a vocabulary
+    """What the pass over the corpus found: `size` provisional ids; the words a vocabulary
     may keep with their provisional ids and counts; per part, the map from its own provisional
-    ids to the joined ones, and the part."""
+    ids to the joined ones, and the part; the tokens read; whether pruning voided the ids."""
 
     size: int
     ids: np.ndarray
@@ -265,6 +269,13 @@ class _Scanned(NamedTuple):
     counts: np.ndarray
     maps: list[np.ndarray]
     parts: list[_Part]
+    tokens: int
+    pruned: bool
+
+
+class _TooManyWords(Exception):
+    """Tables scanning side by side hold more words than the limit allows: they cannot prune
+    as one pass would, so the scan is made again by one table."""
 
 
 def _compiled(sentences, scanner) -> TypeGuard[FileReader]:
@@ -273,63 +284,84 @@ def _compiled(sentences, scanner) -> TypeGuard[FileReader]:
             and not sentences.lowercase and not sentences.tokenize_text)
 
 
-def _scan_python(sentences, path: Path) -> _Scanned:
+def _scan_python(sentences, path: Path, max_vocab_size: int | None, trim_rule) -> _Scanned:
     """One pass of the Python readers and `count_words`: every word seen, its provisional id its
     place in the list."""
     report = ReadReport()
     with _IdWriter(path.name, path.parent) as writer:
-        counted = count_words(read_corpus(sentences, report), writer)
+        counted = count_words(read_corpus(sentences, report), writer, max_vocab_size, trim_rule)
         part = _Part(counted.starts, writer.finish(), report)
     every = np.arange(len(counted.words), dtype=np.int64)
-    return _Scanned(len(every), every, counted.words, counted.counts, [every], [part])
+    return _Scanned(len(every), every, counted.words, counted.counts, [every], [part],
+                    counted.corpus_words, counted.pruned)
 
 
 def _scan_compiled(reader: FileReader, scanner, path: Path, threads: int | None,
-                   min_count: int, trim_rule) -> _Scanned:
+                   min_count: int, trim_rule, max_vocab_size: int | None) -> _Scanned | None:
     """The file's byte ranges scanned by a thread each (the scanner lets go of the GIL), their
     word tables joined into the first in file order; only the words a vocabulary could keep
-    come back as Python strings (all of them when a trim_rule decides)."""
+    come back as Python strings (all of them when a trim_rule decides). None: the scan would
+    have to prune by a trim_rule, which only the Python count applies."""
     if threads is None:
         spans = reader.spans(min(len(os.sched_getaffinity(0)), MAX_SCAN_THREADS),
                              SCAN_SPAN_BYTES)
     else:
         spans = reader.spans(threads)
+    # One table prunes as gensim does. Tables side by side cannot (pruning follows the order of
+    # the sentences), nor can one under a trim_rule: they give up past their share of the limit.
+    prunes = max_vocab_size is not None and len(spans) == 1 and trim_rule is None
+    most = None if max_vocab_size is None or prunes else max_vocab_size // len(spans)
     limit = -1 if reader.limit is None else reader.limit
-    tables = [scanner(reader.by_line, reader.max_sentence_length, readers.MAX_WORD, limit)
-              for _ in spans]
+    tables = [scanner(reader.by_line, reader.max_sentence_length, readers.MAX_WORD, limit,
+                      max_words=max_vocab_size if prunes else -1) for _ in spans]
     stop = threading.Event()  # a failed range stops the others at their next block
 
     def part(table, span) -> _Part:
         # A token takes at least a byte, so ranges written from the id offset equal to their
         # first byte cannot meet; the gaps between them are holes that take no disk.
         with _IdWriter(path.name, path.parent, span[0]) as writer:
-            starts, report = _feed(reader, table, span, writer, stop)
+            starts, report = _feed(reader, table, span, writer, stop, most)
             return _Part(starts, writer.finish(), report)
 
     with ThreadPoolExecutor(len(spans)) as pool:
         try:
             parts = list(pool.map(part, tables, spans))
+        except _TooManyWords:
+            parts = None
         except BaseException:
             stop.set()
             raise
     first = tables[0]
-    maps = [np.arange(len(first), dtype=np.int64)] + [first.absorb(t) for t in tables[1:]]
+    if parts is not None:
+        maps = [np.arange(len(first), dtype=np.int64)] + [first.absorb(t) for t in tables[1:]]
+    if parts is None or (most is not None and len(first) > max_vocab_size):
+        path.unlink(missing_ok=True)
+        if trim_rule is not None:
+            return None
+        return _scan_compiled(reader, scanner, path, 1, min_count, None, max_vocab_size)
+    tokens = sum(t.tokens for t in tables)
     del tables[1:]
     ids, words, counts = first.frequent(1 if trim_rule else min_count)
     if not words:  # every word, for the error that names the most frequent one's count
         ids, words, counts = first.frequent(1)
-    return _Scanned(len(first), ids, words, counts, maps, parts)
+    return _Scanned(len(first), ids, words, counts, maps, parts, tokens, first.pruned)
 
 
 def _feed(reader: FileReader, table, span: tuple[int, int | None], writer: "_IdWriter",
-          stop: threading.Event | None = None) -> tuple[np.ndarray, ReadReport]:
+          stop: threading.Event | None = None,
+          most: int | None = None) -> tuple[np.ndarray, ReadReport]:
     """Bytes [span) of the file through the compiled `table` into `writer`: the sentence starts
-    from 0 and what reading replaced and cut."""
+    from 0 and what reading replaced and cut. Past `most` words held, or once `stop` is set,
+    it gives up (_TooManyWords, which sets `stop` for the other ranges)."""
     starts = [np.zeros(1, dtype=np.int64)]
     for block in reader.blocks(*span):
         if stop is not None and stop.is_set():
-            raise W2VError("stopped: another range of the scan failed")
+            raise _TooManyWords
         ids, ends = table.feed(block)
+        if most is not None and len(table) > most:
+            if stop is not None:
+                stop.set()
+            raise _TooManyWords
         writer.write(ids)
         starts.append(ends)
         if table.done:

@@ -32,9 +32,11 @@ class TrainConfig:
     )
     # vocabulary
     min_count: int = _opt(5, "ignore words seen fewer times than this", "vocabulary")
+    # word2vec.c prunes past 21M words (0.7 of its 30M-slot hash); gensim never does by default.
+    # A table of 20M words takes about 1.2 GB: a corpus of fewer distinct words is unaffected.
     max_vocab_size: int | None = _opt(
-        None, "prune rare words while counting to keep at most this many (bounds memory)",
-        "vocabulary",
+        20_000_000, "prune rare words while counting whenever more than this many are held, as "
+        "gensim does (bounds memory on huge corpora; None: never)", "vocabulary",
     )
     max_final_vocab: int | None = _opt(
         None, "keep at most this many words, raising min_count as needed", "vocabulary"

@@ -141,9 +141,9 @@ class Word2Vec:
         sentences = self._sentences(corpus_iterable, corpus_file)
         share = None
         if self._join_group():
-            if update or vocab is not None or c.max_vocab_size is not None:
+            if update or vocab is not None:
                 raise W2VError("a torchrun job builds its vocabulary on rank 0 from the corpus: "
-                               "update=True, vocab= and max_vocab_size are single-process only")
+                               "update=True and vocab= are single-process only")
             share = functools.partial(distributed.share_vocab, timeout_seconds=c.dist_timeout)
         grown, corpus = prepare(
             sentences, min_count=c.min_count, max_final_vocab=c.max_final_vocab,

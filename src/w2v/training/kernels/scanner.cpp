@@ -79,15 +79,15 @@ uint64_t hash_bytes(const char* s, size_t n) {
   return h;
 }
 
-// A word of the table: its count and bytes (the first ones in the entry itself, so that most
-// comparisons read one cache line).
+// A word of the table: its count and where its bytes are, 16 bytes in all (a table holds
+// nearly every distinct word of the corpus, once per scanning thread).
 struct Entry {
-  int64_t offset;  // in the arena
   int64_t count;
-  int32_t length;
-  char head[12];
+  uint64_t where;  // offset in the arena << 24 | length (a word is at most ~4000 bytes)
+  size_t offset() const { return where >> 24; }
+  size_t length() const { return where & 0xFFFFFF; }
 };
-static_assert(sizeof(Entry) == 32, "two entries a cache line");
+static_assert(sizeof(Entry) == 16, "four entries a cache line");
 
 struct Pending {
   int64_t offset;  // in words_
@@ -99,11 +99,14 @@ class Scanner {
   // by_line: a newline ends a sentence (LineSentence), else the file is one stream (Text8Corpus);
   // a sentence is cut every max_sentence words; a token keeps its first max_word characters;
   // max_lines >= 0 stops after that many lines; frozen: only words added beforehand get ids,
-  // the others are read and dropped (encoding with a fixed vocabulary).
-  Scanner(bool by_line, int64_t max_sentence, int64_t max_word, int64_t max_lines, bool frozen)
+  // the others are read and dropped (encoding with a fixed vocabulary); max_words >= 0 prunes
+  // as gensim's max_vocab_size does (prune()), after which no more ids are given.
+  Scanner(bool by_line, int64_t max_sentence, int64_t max_word, int64_t max_lines, bool frozen,
+          int64_t max_words)
       : by_line_(by_line), max_sentence_(max_sentence), max_word_(max_word),
-        max_lines_(max_lines), frozen_(frozen), slots_(1 << 16, 0) {
+        max_lines_(max_lines), frozen_(frozen), max_words_(max_words), slots_(1 << 16, 0) {
     if (max_sentence < 1 || max_word < 1) throw std::invalid_argument("limits must be >= 1");
+    if (max_word > (1 << 22)) throw std::invalid_argument("max_word: a word's bytes take 24 bits");
     done_ = max_lines_ == 0;
   }
 
@@ -186,6 +189,7 @@ class Scanner {
   int64_t decode_errors = 0;  // U+FFFD in the decoded text, as the Python reader counts them
   int64_t truncated = 0;      // tokens longer than max_word characters
   bool done() const { return done_; }
+  bool pruned() const { return pruned_; }
 
  private:
   void run(const uint8_t* p, const uint8_t* end, bool final) {
@@ -259,7 +263,9 @@ class Scanner {
   }
 
   static constexpr size_t kBatch = 1024;
-  static constexpr size_t kSlotsAhead = 16, kEntriesAhead = 8;  // prefetch distances, in words
+  // How many words ahead the slot, the entry and the word's bytes are prefetched: each stage
+  // reads what the one before fetched.
+  static constexpr size_t kSlotsAhead = 16, kEntriesAhead = 10, kBytesAhead = 5;
 
   void look_up() {
     const size_t n = pending_.size();
@@ -275,14 +281,20 @@ class Scanner {
         const uint64_t slot = slots_[hashes_[i + kEntriesAhead] & mask];
         if (slot != 0) __builtin_prefetch(&entries_[(slot & 0xFFFFFFFFu) - 1]);
       }
+      if (i + kBytesAhead < n && pending_[i + kBytesAhead].length >= 0) {
+        const uint64_t slot = slots_[hashes_[i + kBytesAhead] & mask];
+        if (slot != 0)
+          __builtin_prefetch(arena_.data() + entries_[(slot & 0xFFFFFFFFu) - 1].offset());
+      }
       const Pending& w = pending_[i];
       if (w.length < 0) {  // a sentence ends here
-        ends_.push_back(emitted_ + static_cast<int64_t>(ids_.size()));
+        if (max_words_ >= 0 && size() > max_words_) prune();
+        if (!pruned_) ends_.push_back(emitted_ + static_cast<int64_t>(ids_.size()));
         continue;
       }
       const int32_t id = find_or_add(words_.data() + w.offset, w.length, !frozen_, hashes_[i]);
       if (id >= 0) {
-        ids_.push_back(id);
+        if (!pruned_) ids_.push_back(id);
         ++entries_[id].count;
       }
     }
@@ -303,14 +315,11 @@ class Scanner {
   }
 
   std::string word(int64_t id) const {
-    return arena_.substr(entries_[id].offset, entries_[id].length);
+    return arena_.substr(entries_[id].offset(), entries_[id].length());
   }
 
   bool same(const Entry& e, const char* w, size_t n) const {
-    if (static_cast<size_t>(e.length) != n) return false;
-    const size_t head = std::min(n, sizeof(e.head));
-    return std::memcmp(e.head, w, head) == 0 &&
-           (n == head || std::memcmp(arena_.data() + e.offset + head, w + head, n - head) == 0);
+    return e.length() == n && std::memcmp(arena_.data() + e.offset(), w, n) == 0;
   }
 
   // The word's id; if it has none, a new one when `insert`, else -1.
@@ -331,20 +340,43 @@ class Scanner {
     const int64_t id = size();
     if (id >= INT32_MAX - 1)
       throw std::overflow_error("more than 2^31 distinct words: give max_vocab_size");
-    Entry e{static_cast<int64_t>(arena_.size()), 0, static_cast<int32_t>(n), {}};
-    std::memcpy(e.head, w, std::min(n, sizeof(e.head)));
-    entries_.push_back(e);
+    if (entries_.size() == entries_.capacity())  // grow by half, not double: less left unused
+      entries_.reserve(entries_.size() + entries_.size() / 2 + 1024);
+    entries_.push_back({0, static_cast<uint64_t>(arena_.size()) << 24 | n});
     arena_.append(w, n);
     slots_[i] = (tag << 32) | static_cast<uint64_t>(id + 1);
     if (10 * size() > 7 * static_cast<int64_t>(slots_.size())) grow();
     return static_cast<int32_t>(id);
   }
 
-  void grow() {  // at 70% full: twice the slots, every word placed anew
-    std::vector<uint64_t> slots(2 * slots_.size(), 0);
+  // gensim's prune_vocab, checked after each sentence as gensim does: drop every word seen at
+  // most min_reduce times, then raise min_reduce by one. The survivors keep their order and
+  // are numbered afresh, so the ids given before mean nothing now: none are given after.
+  void prune() {
+    std::vector<Entry> kept;
+    std::string arena;
+    for (const Entry& e : entries_) {
+      if (e.count <= min_reduce_) continue;
+      kept.push_back({e.count, static_cast<uint64_t>(arena.size()) << 24 | e.length()});
+      arena.append(arena_, e.offset(), e.length());
+    }
+    entries_.swap(kept);
+    arena_.swap(arena);
+    place(slots_.size());
+    ++min_reduce_;
+    pruned_ = true;
+    ids_.clear();
+    ends_.clear();
+  }
+
+  void grow() { place(2 * slots_.size()); }  // at 70% full
+
+  void place(size_t capacity) {  // every word placed anew in `capacity` slots
+    std::vector<uint64_t> slots(capacity, 0);
     const size_t mask = slots.size() - 1;
     for (int64_t id = 0; id < size(); ++id) {
-      const uint64_t h = hash_bytes(arena_.data() + entries_[id].offset, entries_[id].length);
+      const Entry& e = entries_[id];
+      const uint64_t h = hash_bytes(arena_.data() + e.offset(), e.length());
       size_t i = h & mask;
       while (slots[i] != 0) i = (i + 1) & mask;
       slots[i] = ((h >> 32) << 32) | static_cast<uint64_t>(id + 1);
@@ -355,7 +387,9 @@ class Scanner {
   const bool by_line_;
   const int64_t max_sentence_, max_word_, max_lines_;
   const bool frozen_;
-  bool done_ = false;
+  const int64_t max_words_;
+  int64_t min_reduce_ = 1;
+  bool done_ = false, pruned_ = false;
   std::vector<uint64_t> slots_;  // (hash >> 32) << 32 | (id + 1); 0: empty
   std::string arena_;            // every word's bytes, end to end
   std::vector<Entry> entries_;   // (V,)
@@ -375,9 +409,9 @@ class Scanner {
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   py::class_<Scanner>(m, "Scanner", "Splits and counts a corpus file's bytes (see scanner.cpp)")
-      .def(py::init<bool, int64_t, int64_t, int64_t, bool>(), py::arg("by_line"),
+      .def(py::init<bool, int64_t, int64_t, int64_t, bool, int64_t>(), py::arg("by_line"),
            py::arg("max_sentence_length"), py::arg("max_word"), py::arg("max_lines") = -1,
-           py::arg("frozen") = false)
+           py::arg("frozen") = false, py::arg("max_words") = -1)
       .def("add", &Scanner::add)
       .def("feed", &Scanner::feed)
       .def("finish", &Scanner::finish)
@@ -385,6 +419,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def("frequent", &Scanner::frequent)
       .def("__len__", &Scanner::size)
       .def_property_readonly("done", &Scanner::done)
+      .def_property_readonly("pruned", &Scanner::pruned)
       .def_readonly("tokens", &Scanner::tokens)
       .def_readonly("decode_errors", &Scanner::decode_errors)
       .def_readonly("truncated", &Scanner::truncated);
