@@ -334,7 +334,8 @@ def _scan_compiled(reader: FileReader, scanner, path: Path, threads: int | None,
     first = tables[0]
     if parts is not None:
         maps = [np.arange(len(first), dtype=np.int64)] + [first.absorb(t) for t in tables[1:]]
-    if parts is None or (most is not None and len(first) > max_vocab_size):
+    if parts is None or (max_vocab_size is not None and not prunes
+                         and len(first) > max_vocab_size):
         path.unlink(missing_ok=True)
         if trim_rule is not None:
             return None
