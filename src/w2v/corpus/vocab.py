@@ -132,7 +132,8 @@ class Vocab:
             )
         if sorted_vocab:
             picked = picked[np.argsort(-counts[picked], kind="stable")]
-        kept = [words[i] for i in picked.tolist()]
+        # Through an object array: a list of 10M positions would cost 10M Python ints.
+        kept = np.array(words, dtype=object)[picked].tolist()
         kept_counts = counts[picked]
         if null_word and NULL_WORD not in kept:
             kept.append(NULL_WORD)
