@@ -55,6 +55,7 @@ except KeyboardInterrupt as stop:  # a signal: the state was saved, as the CLI r
     print(f"w2v: {stop}", file=sys.stderr)
     sys.exit(143)
 np.save(out, model.wv.vectors)
+np.save(out + "-out", model.model.out_embed.weight.detach().numpy())
 json.dump({"losses": model.epoch_losses, "bytes": model.exchanged_bytes}, open(out + ".json", "w"))
 """
 
@@ -84,18 +85,23 @@ def moby(novels):
     return novels / "melville_moby_dick.txt"
 
 
-def test_two_ranks_finish_agree_and_learn(moby, tmp_path):
-    ranks = _start_ranks(moby, tmp_path, SETTINGS)
+@pytest.mark.parametrize("options", [{}, {"sync_dtype": "bfloat16"}, {"update": "batched"}])
+def test_two_ranks_finish_agree_and_learn(moby, tmp_path, options):
+    settings = {**SETTINGS, **options}
+    ranks = _start_ranks(moby, tmp_path, settings)
     for job in ranks:
         _, err = job.communicate(timeout=180)
         assert job.returncode == 0, err
-    v0, v1 = (np.load(tmp_path / f"rank{r}.npy") for r in (0, 1))
-    assert np.array_equal(v0, v1)  # the ranks end with identical tables
+    # The ranks end with identical tables: every row a rank changed was sent (the output rows
+    # as the kernel or the batches marked them).
+    for table in ("", "-out"):
+        v0, v1 = (np.load(tmp_path / f"rank{r}{table}.npy") for r in (0, 1))
+        assert np.array_equal(v0, v1)
     stats = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert stats[0]["losses"] == stats[1]["losses"]  # the loss is the whole corpus's
     assert stats[0]["bytes"] > 0
     # It learned as one process does at the same epochs: the loss falls to about the same.
-    alone = Word2Vec(corpus_file=moby, **SETTINGS)
+    alone = Word2Vec(corpus_file=moby, **settings)
     assert stats[0]["losses"][-1] < stats[0]["losses"][0]
     assert stats[0]["losses"][-1] == pytest.approx(alone.epoch_losses[-1], rel=0.05)
 
@@ -131,9 +137,10 @@ def test_torchrun_cli_writes_one_loadable_file(moby, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vec.bin"]
 
 
-def test_exchange_combines_every_ranks_changes(monkeypatch):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_exchange_combines_every_ranks_changes(monkeypatch, dtype):
     """Two simulated ranks: each changes rows; after the exchange both hold base plus the
-    combined change, and only changed rows were sent."""
+    combined change, and only changed rows were sent, in `dtype`."""
     import torch.distributed as dist
 
     base = torch.zeros(5, 2)
@@ -145,21 +152,26 @@ def test_exchange_combines_every_ranks_changes(monkeypatch):
     exposure = np.array([0, 20, 0, 0, 0], dtype=np.float32)
     their_exposure = np.array([0, 20, 0, 1e-4, 0], dtype=np.float32)
     others = {"mask": None}
+    sent = []
 
     def all_reduce(tensor, op=None):
+        sent.append(tensor.dtype)
         if tensor.dtype == torch.uint8:  # the changed-rows mask: a byte a row
             tensor += torch.stack([(theirs != base).any(1)]).to(torch.int32)
             others["mask"] = tensor.clone()
-        elif tensor.dtype == torch.float64:  # loss, examples, stop
+            return
+        if tensor.dtype == torch.float64:  # loss, examples, stop
             tensor += torch.tensor([1.0, 10.0, 0.0], dtype=torch.float64)
-        else:  # deltas of the rows changed anywhere, then 1 - e^-x and x
-            rows = others["mask"][0].bool().nonzero().squeeze(1)
-            x = torch.from_numpy(their_exposure)[rows]
-            tensor += torch.cat([theirs[rows] - base[rows], -torch.expm1(-x)[:, None],
-                                 x[:, None]], 1)
+            return
+        rows = others["mask"][0].bool().nonzero().squeeze(1)
+        x = torch.from_numpy(their_exposure)[rows]
+        if len(sent) == 3:  # the changes of the rows changed anywhere
+            tensor += (theirs[rows] - base[rows]).to(tensor.dtype)
+        else:  # 1 - e^-x and x
+            tensor += torch.stack([-torch.expm1(-x), x], 1)
 
     monkeypatch.setattr(dist, "all_reduce", all_reduce)
-    sync = TableSync([mine], timeout_seconds=1.0)
+    sync = TableSync([mine], timeout_seconds=1.0, dtype=dtype)
     sync.base = [base.clone()]
     totals = sync.exchange(loss=2.0, examples=5, stop=False, exposure=[exposure])
     assert (totals.loss, totals.examples, totals.stop) == (3.0, 15, False)
@@ -168,6 +180,35 @@ def test_exchange_combines_every_ranks_changes(monkeypatch):
     assert mine[[0, 2, 4]].abs().sum() == 0
     assert sync.base[0].tolist() == mine.tolist()
     assert sync.rows_sent == 2
+    assert sent == [torch.uint8, torch.float64, dtype, torch.float32]
+
+
+def test_rare_rows_wait_for_every_kth_exchange_and_then_go_with_all_they_gathered(monkeypatch):
+    """Tiered exchanges (one simulated rank): the hot row goes every round; the rare row's
+    changes and exposure are held back and go, all together, every second round."""
+    import torch.distributed as dist
+
+    sent = []
+    monkeypatch.setattr(dist, "all_reduce", lambda tensor, op=None: sent.append(tensor.clone()))
+    table = torch.zeros(3, 2)
+    sync = TableSync([table], timeout_seconds=1.0)
+    sync.tier(np.array([True, False, False]), rare_every=2)
+    exposure = np.array([1.0, 0.5, 0.0], dtype=np.float32)
+    for round_ in (1, 2):
+        sent.clear()
+        table[0] += 1.0
+        table[1] += 1.0
+        sync.exchange(1.0, 1, False, [exposure], [torch.tensor([True, True, False])])
+        mask, _, changes, moved = sent
+        if round_ == 1:
+            assert mask[0].tolist() == [1, 0, 0] and changes.tolist() == [[1.0, 1.0]]
+            assert sync.base[0][1].tolist() == [0.0, 0.0]  # held back
+        else:
+            assert mask[0].tolist() == [1, 1, 0]
+            assert changes.tolist() == [[1.0, 1.0], [2.0, 2.0]]  # two rounds' change
+            assert moved[1, 1] == pytest.approx(1.0)  # and two rounds' exposure
+            assert sync.base[0][1].tolist() == [2.0, 2.0]
+    assert torch.equal(table, sync.base[0])
 
 
 def test_combined_changes_run_from_the_sum_of_fresh_rows_to_the_mean_of_saturated_ones():

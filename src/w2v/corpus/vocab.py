@@ -41,16 +41,27 @@ def effective_min_count(counts: np.ndarray, min_count: int,
 class Vocab:
     """Words in descending count order, with their counts and a word -> id map."""
 
-    def __init__(self, words: list[str], counts, corpus_words: int | None = None):
+    def __init__(self, words: list[str], counts, corpus_words: int | None = None,
+                 distinct: bool = False):
+        """`distinct`: the words are known to be distinct (they came from a count), so the
+        word -> id map waits for its first use instead of being built here to check them."""
         self.words = list(words)
         self.counts = np.asarray(counts, dtype=np.int64)
         if len(self.words) != len(self.counts):
             raise W2VError(f"{len(self.words)} words but {len(self.counts)} counts")
-        self.index = dict(zip(self.words, range(len(self.words)), strict=True))
-        if len(self.index) != len(self.words):
+        self._index: dict[str, int] | None = None
+        if not distinct and len(self.index) != len(self.words):
             raise W2VError("the vocabulary lists a word twice; each word must appear once")
         # Raw tokens seen while counting, kept or not: progress and words/s are measured on them.
         self.corpus_words = int(self.counts.sum()) if corpus_words is None else corpus_words
+
+    @property
+    def index(self) -> dict[str, int]:
+        """word -> id. Built on first use: for ten million words it takes ~700 MB, which a
+        scan need not hold beside its own tables."""
+        if self._index is None:
+            self._index = dict(zip(self.words, range(len(self.words)), strict=True))
+        return self._index
 
     def __len__(self) -> int:
         return len(self.words)
@@ -138,7 +149,7 @@ class Vocab:
         if null_word and NULL_WORD not in kept:
             kept.append(NULL_WORD)
             kept_counts = np.append(kept_counts, 1)
-        return cls(kept, kept_counts, corpus_words), picked
+        return cls(kept, kept_counts, corpus_words, distinct=True), picked
 
     def updated(
         self,

@@ -13,6 +13,7 @@ from w2v.errors import W2VError
 
 OPTIMIZERS = ("sgd", "adam", "sparseadam", "rmsprop", "adagrad")
 UPDATES = ("auto", "kernel", "fused", "batched", "autograd")
+SYNC_DTYPES = ("float32", "bfloat16")
 
 
 def _opt(default, help, group, **extra):
@@ -130,6 +131,16 @@ class TrainConfig:
         0, "words each rank trains between exchanges of changed rows (torchrun runs); 0: "
         "rounds of 1/64 of an epoch, at most 262,144 words per rank", "distributed",
     )
+    sync_dtype: str = _opt(
+        "float32", "the type row changes are summed in across ranks: bfloat16 halves the bytes "
+        "of an exchange (BENCHMARKS.md gives its accuracy)", "distributed",
+        choices=SYNC_DTYPES,
+    )
+    sync_rare_every: int = _opt(
+        1, "exchange the rows of rare words (expected less than once a round) only every this "
+        "many rounds, the frequent ones every round (Ji et al.'s tiered schedule; 1: every row "
+        "every round)", "distributed",
+    )
     dist_timeout: float = _opt(
         300.0, "seconds a rank waits for the others before the job stops with an error",
         "distributed",
@@ -150,6 +161,8 @@ class TrainConfig:
         _require("workers", self.workers, lambda v: isinstance(v, int) and v >= 0, ">= 0")
         _require("sync_words", self.sync_words, lambda v: isinstance(v, int) and v >= 0,
                  ">= 0 (0: chosen from the corpus)")
+        _require("sync_rare_every", self.sync_rare_every,
+                 lambda v: isinstance(v, int) and v >= 1, ">= 1 (1: every row every round)")
         for name in ("max_vocab_size", "max_final_vocab"):
             value = getattr(self, name)
             _require(name, value, lambda v: v is None or (isinstance(v, int) and v >= 1),
@@ -177,6 +190,8 @@ class TrainConfig:
                  "auto, cpu, cuda, cuda:N or mps")
         _require("optimizer", self.optimizer, lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}")
         _require("update", self.update, lambda v: v in UPDATES, f"one of {UPDATES}")
+        _require("sync_dtype", self.sync_dtype, lambda v: v in SYNC_DTYPES,
+                 f"one of {SYNC_DTYPES}")
         if self.update != "autograd" and self.optimizer != "sgd":
             raise W2VError(
                 f"optimizer={self.optimizer!r} needs update='autograd' (--update autograd); "

@@ -16,8 +16,9 @@ full, as one shared table would; a frequent word's row, which every rank took to
 target from the same stale base, takes about their mean, where the plain sum would step it
 `world` times as far (the overshoot that made four ranks diverge; BENCHMARKS.md compares the
 rules).
-Bytes sent per exchange and table: V (mask) + 4 (D + 2) R (R touched rows), each all_reduce
-moving about 2 (world - 1) / world times that per rank on a ring.
+Bytes sent per exchange and table: V (mask) + (b D + 8) R (R touched rows, b = 4 bytes a
+number, 2 with sync_dtype bfloat16), each all_reduce moving about 2 (world - 1) / world times
+that per rank on a ring.
 """
 
 import datetime
@@ -216,14 +217,65 @@ class TableSync:
     """Keeps the ranks' tables in agreement by combining each rank's changes since the last
     exchange (see the module docstring); counts the bytes it sends."""
 
-    def __init__(self, tables: list[torch.Tensor], timeout_seconds: float):
+    def __init__(self, tables: list[torch.Tensor], timeout_seconds: float,
+                 dtype: torch.dtype = torch.float32):
         self.tables = tables
+        self.dtype = dtype  # of the row changes summed across ranks
         self.rank, self.world = rank(), world()
         self.base = [t.detach().clone() for t in tables]
         self.timeout = timeout_seconds
+        self.hot = torch.ones(0, dtype=torch.bool)  # (V,): rows exchanged every round
+        self.rare_every = 1
+        self.rounds = 0
+        self.held: list[torch.Tensor] = []  # per word table: rare rows touched, not yet sent
+        self.held_exposure: list[np.ndarray] = []
         self.bytes_sent = 0
         self.rows_sent = 0
         self.seconds = 0.0  # spent in exchanges, waiting for slower ranks included
+
+    def tier(self, hot: np.ndarray, rare_every: int) -> None:
+        """Ji et al.'s tiered schedule (2016): the rows of the `hot` words (bool (V,)) are
+        exchanged every round, the others every `rare_every` rounds, their changes and
+        exposures gathered meanwhile, so that a rare row moves as far as if it had been sent
+        each round. Only the word tables (input and output vectors) are tiered: the tree's rows
+        are nodes, not words."""
+        self.hot, self.rare_every = torch.from_numpy(hot), rare_every
+        words = [t for t in self.tables if len(t) == len(hot)][:2]
+        self.held = [torch.zeros(len(t), dtype=torch.bool) for t in words]
+        self.held_exposure = [np.zeros(len(t), dtype=np.float32) for t in words]
+
+    def flush(self) -> None:
+        """Every rank at an epoch's end: one exchange of the rare rows held back, so that the
+        tables agree on every rank at each epoch's end (its checkpoint, the final vectors)."""
+        if self.rare_every <= 1:
+            return
+        self.rounds = self.rare_every - 1  # the next exchange is due
+        self.exchange(0.0, 0, False, [np.zeros(len(t), dtype=np.float32) for t in self.tables],
+                      [torch.zeros(len(t), dtype=torch.bool, device=t.device)
+                       for t in self.tables])
+
+    def _tiered(self, touched: list[torch.Tensor], exposure: list[np.ndarray] | None):
+        """This round's rows and exposures under the schedule: rare rows held back but on
+        every `rare_every`-th round, when everything held goes."""
+        self.rounds += 1
+        due = self.rounds % self.rare_every == 0
+        touched = list(touched)
+        # A rank that trained nothing this round may still hold rare rows' exposure.
+        exposure = ([np.zeros(len(t), dtype=np.float32) for t in self.tables]
+                    if exposure is None else list(exposure))
+        hot_rows = self.hot.numpy()
+        for t, held in enumerate(self.held):
+            hot = self.hot.to(touched[t].device)
+            held |= touched[t].cpu() & ~self.hot
+            self.held_exposure[t] += np.where(hot_rows, 0, exposure[t])
+            if due:
+                touched[t] = (touched[t] & hot) | held.to(touched[t].device)
+                exposure[t] = np.where(hot_rows, exposure[t], self.held_exposure[t])
+                held.zero_()
+                self.held_exposure[t][:] = 0
+            else:
+                touched[t] = touched[t] & hot
+        return touched, exposure
 
     @torch.no_grad()
     def exchange(self, loss: float, examples: int, stop: bool,
@@ -236,6 +288,8 @@ class TableSync:
         t0 = time.perf_counter()
         if touched is None:
             touched = [(t != b).any(1) for t, b in zip(self.tables, self.base, strict=True)]
+        if self.rare_every > 1:
+            touched, exposure = self._tiered(touched, exposure)
         # One byte a row while the count of ranks fits in it: a quarter of int32's traffic.
         mask = torch.stack(touched).to(torch.uint8 if self.world < 256 else torch.int32)
         totals = torch.tensor([loss, float(examples), float(stop)], dtype=torch.float64,
@@ -250,13 +304,15 @@ class TableSync:
             x = (torch.from_numpy(exposure[t]).to(table.device)[index]
                  if exposure is not None and t < len(exposure)
                  else torch.zeros(len(index), device=table.device))  # (R,)
-            payload = torch.cat([table[index] - base[index], -torch.expm1(-x).unsqueeze(1),
-                                 x.unsqueeze(1)], 1)  # (R, D + 2)
-            self._reduce(payload, "exchanging changed rows")
-            self.bytes_sent += payload.numel() * payload.element_size()
+            changes = (table[index] - base[index]).to(self.dtype)  # (R, D)
+            # The exposures set how far a row moves: they stay float32 whatever the changes' type.
+            moved = torch.stack([-torch.expm1(-x), x], 1)  # (R, 2)
+            for payload in (changes, moved):
+                self._reduce(payload, "exchanging changed rows")
+                self.bytes_sent += payload.numel() * payload.element_size()
             self.rows_sent += len(index)
-            fresh = base[index] + combine_changes(payload[:, :-2], ranks[index], payload[:, -2],
-                                                  payload[:, -1])
+            fresh = base[index] + combine_changes(changes.to(table.dtype), ranks[index],
+                                                  moved[:, 0], moved[:, 1])
             table[index] = fresh
             base[index] = fresh
         self.seconds += time.perf_counter() - t0

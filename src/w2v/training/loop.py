@@ -202,6 +202,9 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
             if sync is not None
             else chunk_words(len(corpus), MAX_CHUNK_WORDS if walkers else CHUNK_TOKENS))
     counts = vocab.counts.astype(np.float64)
+    if sync is not None and config.sync_rare_every > 1:
+        # A word is hot when a round of every rank's chunks is expected to hold it at least once.
+        sync.tier(counts * (size * sync.world) / max(len(corpus), 1) >= 1, config.sync_rare_every)
     code_length = (float(np.diff(tree[2]) @ counts / counts.sum()) if config.hs else 0.0)
     return Plan(config, update, sampling,
                 config.alpha if start_alpha is None else start_alpha,
@@ -353,11 +356,18 @@ def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
     c, device = plan.config, plan.sampling.noise_prob.device
     keep = plan.sampling.keep_prob
     noise = AliasTable(plan.sampling.noise_prob, plan.sampling.noise_alias)
+    # In a torchrun job, the output rows this rank's batches reach: the exchange sends those.
+    # An optimizer with momentum (Adam) also moves rows the batches did not reach: there the
+    # exchange compares the tables.
+    marks = sync is not None and optimizer is None
+    touched = torch.zeros(len(model.out_embed.weight) if marks else 0, dtype=torch.uint8,
+                          device=device)
     for epoch in range(state.position.epoch, c.epochs):
         for chunk in pending_chunks(corpus, plan, state.position):
             t0 = time.perf_counter()
             loss_sum = torch.zeros((), dtype=torch.float64, device=device)
             examples, words = 0, 0.0
+            touched.zero_()
             if chunk.ids is not None:
                 generator = torch.Generator(device=device).manual_seed(
                     plan.seed(epoch, chunk.index))
@@ -370,6 +380,9 @@ def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                         continue
                     if c.sg:
                         batch = skipgram_pairs(batch, noise, c.negative, generator)
+                    if marks:
+                        touched[batch.target] = 1
+                        touched[batch.negatives.reshape(-1)] = 1
                     loss_sum += step(model, batch, alpha, optimizer, c.batch_damping).sum()
                     examples += len(batch)
                     if progress.due():  # only then read the loss back: a GPU sync
@@ -377,7 +390,8 @@ def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                                         (state.position.loss_sum + float(loss_sum))
                                         / max(state.position.examples + examples, 1), alpha)
             stop = account(plan, state, chunk, float(loss_sum), examples, words,
-                           time.perf_counter() - t0, sync, checkpoints)
+                           time.perf_counter() - t0, sync, checkpoints,
+                           touched if marks else None)
             show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, optimizer, stop=stop)
@@ -430,8 +444,9 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
     """After a chunk: agree with the other ranks (their loss and whether any was signalled to
     stop), stop if the loss is not finite, and move the position and the trace on. Returns the
     agreed stop in a torchrun job; None alone, where the checkpointer's own signal decides.
-    `touched`: the output rows the compiled kernel marked (the other tables' touched rows
-    follow from the chunk's words); None: the exchange compares the tables to find them."""
+    `touched`: the output rows the compiled kernel or the batches marked (the other tables'
+    touched rows follow from the chunk's words); None (the fused kernel): the exchange compares
+    the tables to find them."""
     stop = None
     if sync is not None:
         signalled = checkpoints is not None and checkpoints.signum is not None
@@ -441,8 +456,10 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
             (plan.sampling.point.numpy(), plan.sampling.path.numpy()) if plan.config.hs else None))
         rows = None
         if touched is not None:
-            rows = ([torch.from_numpy(x > 0) for x in exposure] if exposure is not None
-                    else [torch.zeros(len(t), dtype=torch.bool) for t in sync.tables])
+            rows = ([torch.from_numpy(x > 0).to(touched.device) for x in exposure]
+                    if exposure is not None
+                    else [torch.zeros(len(t), dtype=torch.bool, device=touched.device)
+                          for t in sync.tables])
             rows[1] = touched.bool()
         totals = sync.exchange(loss, examples, signalled, exposure, rows)
         loss, examples, stop = totals.loss, totals.examples, totals.stop
@@ -465,6 +482,8 @@ def end_epoch(plan: Plan, state: State, words: int, checkpoints, sync: TableSync
               optimizer) -> EpochStats:
     """Close the epoch: its stats into the history, the position at the next epoch's start,
     and the epoch's checkpoint."""
+    if sync is not None:
+        sync.flush()
     p = state.position
     stats = EpochStats(plan.first_epoch + p.epoch + 1, p.loss_sum / max(p.examples, 1),
                        p.examples, words, p.seconds, p.loss_sum)

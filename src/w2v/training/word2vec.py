@@ -294,7 +294,8 @@ class Word2Vec:
         if self._join_group():
             run = {**run, "world": distributed.world()}
             sync = distributed.TableSync([p.data for p in model.parameters()],
-                                         config.dist_timeout)
+                                         config.dist_timeout,
+                                         getattr(torch, config.sync_dtype))
         writer = distributed.rank() == 0
         if config.checkpoint_dir and first == 0 and start == Position() and checkpoints(
                 config.checkpoint_dir):
