@@ -85,7 +85,8 @@ def moby(novels):
     return novels / "melville_moby_dick.txt"
 
 
-@pytest.mark.parametrize("options", [{}, {"sync_dtype": "bfloat16"}, {"update": "batched"}])
+@pytest.mark.parametrize("options", [{}, {"sync_dtype": "bfloat16"}, {"update": "batched"},
+                                     {"sync_rare_every": 2}])
 def test_two_ranks_finish_agree_and_learn(moby, tmp_path, options):
     settings = {**SETTINGS, **options}
     ranks = _start_ranks(moby, tmp_path, settings)
@@ -93,7 +94,7 @@ def test_two_ranks_finish_agree_and_learn(moby, tmp_path, options):
         _, err = job.communicate(timeout=180)
         assert job.returncode == 0, err
     # The ranks end with identical tables: every row a rank changed was sent (the output rows
-    # as the kernel or the batches marked them).
+    # as the kernel or the batches marked them; rare rows held back at the epoch's end).
     for table in ("", "-out"):
         v0, v1 = (np.load(tmp_path / f"rank{r}{table}.npy") for r in (0, 1))
         assert np.array_equal(v0, v1)
@@ -161,7 +162,7 @@ def test_exchange_combines_every_ranks_changes(monkeypatch, dtype):
             others["mask"] = tensor.clone()
             return
         if tensor.dtype == torch.float64:  # loss, examples, stop
-            tensor += torch.tensor([1.0, 10.0, 0.0], dtype=torch.float64)
+            tensor += torch.tensor([1.0, 10.0, 0.0, 0.0], dtype=torch.float64)
             return
         rows = others["mask"][0].bool().nonzero().squeeze(1)
         x = torch.from_numpy(their_exposure)[rows]
@@ -208,6 +209,9 @@ def test_rare_rows_wait_for_every_kth_exchange_and_then_go_with_all_they_gathere
             assert changes.tolist() == [[1.0, 1.0], [2.0, 2.0]]  # two rounds' change
             assert moved[1, 1] == pytest.approx(1.0)  # and two rounds' exposure
             assert sync.base[0][1].tolist() == [2.0, 2.0]
+    assert torch.equal(table, sync.base[0])
+    table[1] += 1.0  # round 3 holds it back, but a checkpoint is due: it goes first
+    sync.exchange(1.0, 1, False, [exposure], [torch.tensor([False, True, False])], save=True)
     assert torch.equal(table, sync.base[0])
 
 

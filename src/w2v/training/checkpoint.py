@@ -189,15 +189,17 @@ class Checkpointer:
         self.signum = signum
         self._restore()
 
+    def due(self) -> bool:
+        """Whether `checkpoint_every` minutes have passed since the last save."""
+        return self.every > 0 and time.monotonic() - self.last >= self.every
+
     def save_if_due(self, state: State, optimizer, epoch_end: bool = False,
                     stop: bool | None = None) -> None:
         """Save if due; stop after saving if a signal came. In a torchrun job `stop` is what
         all ranks agreed on at the last exchange, so that they all stop at the same round."""
         if stop is None:
             stop = self.signum is not None
-        due = (epoch_end or stop
-               or (self.every > 0 and time.monotonic() - self.last >= self.every))
-        if not due:
+        if not (epoch_end or stop or self.due()):
             return
         check_tables(self.job.model, state.position, self.job.config.alpha)  # every rank
         path = self.folder / checkpoint_name(state.position, self.first_epoch)

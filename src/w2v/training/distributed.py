@@ -164,6 +164,7 @@ class RoundTotals:
     loss: float  # summed over ranks
     examples: int
     stop: bool  # any rank asked to stop (a signal): every rank stops at the same round
+    save: bool = False  # any rank's checkpoint is due: the rare rows held back go first
 
 
 # kappa: one update moves a row a share kappa * alpha (the starting rate) of the way to its
@@ -245,8 +246,9 @@ class TableSync:
         self.held_exposure = [np.zeros(len(t), dtype=np.float32) for t in words]
 
     def flush(self) -> None:
-        """Every rank at an epoch's end: one exchange of the rare rows held back, so that the
-        tables agree on every rank at each epoch's end (its checkpoint, the final vectors)."""
+        """Every rank at an epoch's end or before a checkpoint: one exchange of the rare rows
+        held back, so that the tables agree on every rank there (the checkpoint, the final
+        vectors)."""
         if self.rare_every <= 1:
             return
         self.rounds = self.rare_every - 1  # the next exchange is due
@@ -280,7 +282,7 @@ class TableSync:
     @torch.no_grad()
     def exchange(self, loss: float, examples: int, stop: bool,
                  exposure: list[np.ndarray] | None = None,
-                 touched: list[torch.Tensor] | None = None) -> RoundTotals:
+                 touched: list[torch.Tensor] | None = None, save: bool = False) -> RoundTotals:
         """One exchange: the job's totals back, the tables combined. `exposure`: this rank's
         per table (`expected_updates`; None: it trained nothing); `touched`: per table, the rows
         it may have changed (bool (V,)), as the compiled kernel reports them; None: found by
@@ -292,7 +294,8 @@ class TableSync:
             touched, exposure = self._tiered(touched, exposure)
         # One byte a row while the count of ranks fits in it: a quarter of int32's traffic.
         mask = torch.stack(touched).to(torch.uint8 if self.world < 256 else torch.int32)
-        totals = torch.tensor([loss, float(examples), float(stop)], dtype=torch.float64,
+        totals = torch.tensor([loss, float(examples), float(stop), float(save)],
+                              dtype=torch.float64,
                               device=mask.device)
         self._reduce(mask, "exchanging changed rows")
         self._reduce(totals, "exchanging changed rows")
@@ -316,7 +319,10 @@ class TableSync:
             table[index] = fresh
             base[index] = fresh
         self.seconds += time.perf_counter() - t0
-        return RoundTotals(float(totals[0]), int(totals[1]), bool(totals[2]))
+        agreed = RoundTotals(float(totals[0]), int(totals[1]), bool(totals[2]), bool(totals[3]))
+        if agreed.stop or agreed.save:  # a checkpoint follows: every rank's rows in it
+            self.flush()
+        return agreed
 
     def _reduce(self, tensor: torch.Tensor, what: str) -> None:
         _collective(lambda: dist.all_reduce(tensor, op=dist.ReduceOp.SUM), what, self.timeout)

@@ -461,7 +461,8 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
                     else [torch.zeros(len(t), dtype=torch.bool, device=touched.device)
                           for t in sync.tables])
             rows[1] = touched.bool()
-        totals = sync.exchange(loss, examples, signalled, exposure, rows)
+        totals = sync.exchange(loss, examples, signalled, exposure, rows,
+                               save=checkpoints is not None and checkpoints.due())
         loss, examples, stop = totals.loss, totals.examples, totals.stop
     position = state.position
     check_finite(loss, position.epoch + 1, chunk.done + words, plan)
