@@ -9,6 +9,9 @@ fresh clone's, never share a folder, so they never rebuild each other's kernel w
 turn) and the CPU (-march=native code may not run on another CPU, as when a home folder is
 shared across machines). Where the kernel cannot be built, `cpu_kernel()` returns None and
 training falls back to the batched tensor path.
+
+`scanner.cpp`, the compiled corpus scanner (`corpus_scanner()`), is built the same way, on its
+own (it includes only pybind11: a few seconds); without it corpus files are read in Python.
 """
 
 import functools
