@@ -1,7 +1,7 @@
 """One process against torchrun jobs of several ranks: accuracy, speed and bytes exchanged.
 
     python benchmarks/distributed.py [--ranks 2,4,8] [--rules saturating,mean,sum]
-        [--epochs 5] [--sync-words 0] [--sync-dtypes float32,bfloat16] [--rare-every 1,4]
+        [--epochs 5] [--sync-words 0] [--sync-dtypes bfloat16,float32] [--rare-every 4,1]
         [--corpus text8like|last2M] [--seed 1] [--rounds 0]
 
 With CBOW defaults: first one process with 2 threads, then for each number of ranks, rule and
@@ -92,8 +92,8 @@ def main() -> None:
     parser.add_argument("--rules", default="saturating")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--sync-words", default="0", help="0: the library's choice")
-    parser.add_argument("--sync-dtypes", default="float32")
-    parser.add_argument("--rare-every", default="1")
+    parser.add_argument("--sync-dtypes", default="bfloat16", help="the library's default")
+    parser.add_argument("--rare-every", default="4", help="the library's default")
     parser.add_argument("--corpus", default="text8like")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=0,

@@ -85,8 +85,10 @@ def moby(novels):
     return novels / "melville_moby_dick.txt"
 
 
-@pytest.mark.parametrize("options", [{}, {"sync_dtype": "bfloat16"}, {"update": "batched"},
-                                     {"sync_rare_every": 2}])
+# The defaults (bfloat16 changes, rare rows every 4th round), every row in float32 every round,
+# and the batched path, which marks its own output rows.
+@pytest.mark.parametrize("options", [{}, {"sync_dtype": "float32", "sync_rare_every": 1},
+                                     {"update": "batched"}])
 def test_two_ranks_finish_agree_and_learn(moby, tmp_path, options):
     settings = {**SETTINGS, **options}
     ranks = _start_ranks(moby, tmp_path, settings)

@@ -11,7 +11,7 @@ shared across machines). Where the kernel cannot be built, `cpu_kernel()` return
 training falls back to the batched tensor path.
 
 `scanner.cpp`, the compiled corpus scanner (`corpus_scanner()`), is built the same way, on its
-own (it includes only pybind11: a few seconds); without it corpus files are read in Python.
+own (it includes only pybind11: about ten seconds); without it corpus files are read in Python.
 """
 
 import functools
