@@ -86,8 +86,10 @@ def moby(novels):
 
 
 # The defaults (bfloat16 changes, rare rows every 4th round), every row in float32 every round,
-# and the batched path, which marks its own output rows.
+# the sums applied a round late, and the batched path, which marks its own output rows.
 @pytest.mark.parametrize("options", [{}, {"sync_dtype": "float32", "sync_rare_every": 1},
+                                     {"sync_overlap": True},
+                                     {"sync_overlap": True, "sync_rare_every": 1},
                                      {"update": "batched"}])
 def test_two_ranks_finish_agree_and_learn(moby, tmp_path, options):
     settings = {**SETTINGS, **options}

@@ -34,6 +34,24 @@ def test_one_program_repeats_the_reference(sg, cbow_mean, shrink):
     np.testing.assert_allclose(t1.numpy(), ref1, atol=1e-5)
 
 
+@pytest.mark.parametrize("sg", [0, 1])
+def test_the_kernel_marks_every_output_row_it_changes(sg):
+    # A torchrun job sends only the marked rows: a changed row left unmarked would leave the
+    # ranks' tables disagreeing.
+    ids, sentence, keep, prob, alias, syn0, syn1 = tiny(words=80, vocab=1000)  # rows to spare
+    t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)
+    before = t1.clone()
+    touched = torch.zeros(len(t1), dtype=torch.uint8)
+    fused.train_chunk(
+        t0, t1, torch.from_numpy(ids), torch.from_numpy(sentence), torch.from_numpy(keep),
+        torch.from_numpy(prob), torch.from_numpy(alias), window=3, negative=4, sg=bool(sg),
+        cbow_mean=True, shrink_windows=True, alpha_start=0.05, alpha_end=0.01, words_done=0.0,
+        total_words=400.0, seed=7, segment=8, touched=touched)
+    changed = (t1 != before).any(1)
+    assert changed.any() and not changed.all()
+    assert torch.equal(touched.bool(), changed)
+
+
 def test_many_programs_train_a_small_corpus():
     # Two topics of six words each; a sentence uses one topic only. After training, a word's
     # nearest neighbour shares its topic, and the loss has fallen. (Kept small: the interpreter

@@ -142,6 +142,10 @@ class TrainConfig:
         "many rounds, the frequent ones every round (Ji et al.'s tiered schedule; 1: every row "
         "every round)", "distributed",
     )
+    sync_overlap: bool = _opt(
+        False, "send each round's summed row changes while the next round trains, and apply "
+        "them a round late (the tables one round staler)", "distributed",
+    )
     dist_timeout: float = _opt(
         300.0, "seconds a rank waits for the others before the job stops with an error",
         "distributed",

@@ -16,6 +16,10 @@ full, as one shared table would; a frequent word's row, which every rank took to
 target from the same stale base, takes about their mean, where the plain sum would step it
 `world` times as far (the overshoot that made four ranks diverge; BENCHMARKS.md compares the
 rules).
+With `overlap` (`sync_overlap`), the masks and totals are still summed at once, but the rows'
+changes travel (`async_op`) while the next round trains on this rank's own tables; they are
+applied before the next exchange, to each row as base + combined change + what the round since
+has changed in it, so that the tables lag the others' changes by two rounds instead of one.
 Bytes sent per exchange and table: V (mask) + (b D + 8) R (R touched rows, b = 4 bytes a
 number, 2 with sync_dtype bfloat16), each all_reduce moving about 2 (world - 1) / world times
 that per rank on a ring.
@@ -214,14 +218,28 @@ def combine_changes(summed: torch.Tensor, ranks: torch.Tensor, reached: torch.Te
     return summed * scale.unsqueeze(1)
 
 
+@dataclass
+class _Pending:
+    """One table's sums still travelling after an overlapped exchange."""
+    table: int
+    index: torch.Tensor  # (R,) the rows sent
+    ranks: torch.Tensor  # (R,) how many ranks touched each
+    changes: torch.Tensor  # (R, D) this rank's changes, summed over the ranks once done
+    moved: torch.Tensor  # (R, 2) the combining rule's exposures, likewise
+    sent: torch.Tensor  # (R, D) the rows as they were when sent
+    works: list
+
+
 class TableSync:
     """Keeps the ranks' tables in agreement by combining each rank's changes since the last
     exchange (see the module docstring); counts the bytes it sends."""
 
     def __init__(self, tables: list[torch.Tensor], timeout_seconds: float,
-                 dtype: torch.dtype = torch.float32):
+                 dtype: torch.dtype = torch.float32, overlap: bool = False):
         self.tables = tables
         self.dtype = dtype  # of the row changes summed across ranks
+        self.overlap = overlap  # the rows' sums travel while the next round trains
+        self.pending: list[_Pending] = []
         self.rank, self.world = rank(), world()
         self.base = [t.detach().clone() for t in tables]
         self.timeout = timeout_seconds
@@ -246,15 +264,38 @@ class TableSync:
         self.held_exposure = [np.zeros(len(t), dtype=np.float32) for t in words]
 
     def flush(self) -> None:
-        """Every rank at an epoch's end or before a checkpoint: one exchange of the rare rows
-        held back, so that the tables agree on every rank there (the checkpoint, the final
-        vectors)."""
+        """Every rank at an epoch's end or before a checkpoint: the sums still travelling
+        applied, and one exchange of the rare rows held back, so that the tables agree on every
+        rank there (the checkpoint, the final vectors)."""
+        self.settle()
         if self.rare_every <= 1:
             return
         self.rounds = self.rare_every - 1  # the next exchange is due
-        self.exchange(0.0, 0, False, [np.zeros(len(t), dtype=np.float32) for t in self.tables],
-                      [torch.zeros(len(t), dtype=torch.bool, device=t.device)
-                       for t in self.tables])
+        overlap, self.overlap = self.overlap, False
+        try:
+            self.exchange(0.0, 0, False,
+                          [np.zeros(len(t), dtype=np.float32) for t in self.tables],
+                          [torch.zeros(len(t), dtype=torch.bool, device=t.device)
+                           for t in self.tables])
+        finally:
+            self.overlap = overlap
+
+    def settle(self) -> None:
+        """Wait for the sums an overlapped exchange left travelling and apply them: each row
+        becomes the agreed base + combined change, plus what this rank's latest round has
+        changed in it since (tested: the ranks end with identical tables)."""
+        t0 = time.perf_counter()
+        for p in self.pending:
+            for work in p.works:
+                _collective(work.wait, "exchanging changed rows", self.timeout)
+            table, base = self.tables[p.table], self.base[p.table]
+            agreed = base[p.index] + combine_changes(p.changes.to(table.dtype), p.ranks,
+                                                     p.moved[:, 0], p.moved[:, 1])
+            # agreed + 0 where the row did not move since: exactly the same on every rank.
+            table[p.index] = agreed + (table[p.index] - p.sent)
+            base[p.index] = agreed
+        self.pending = []
+        self.seconds += time.perf_counter() - t0
 
     def _tiered(self, touched: list[torch.Tensor], exposure: list[np.ndarray] | None):
         """This round's rows and exposures under the schedule: rare rows held back but on
@@ -287,6 +328,7 @@ class TableSync:
         per table (`expected_updates`; None: it trained nothing); `touched`: per table, the rows
         it may have changed (bool (V,)), as the compiled kernel reports them; None: found by
         comparing every table with its base, two passes over all of it."""
+        self.settle()
         t0 = time.perf_counter()
         if touched is None:
             touched = [(t != b).any(1) for t, b in zip(self.tables, self.base, strict=True)]
@@ -310,10 +352,17 @@ class TableSync:
             changes = (table[index] - base[index]).to(self.dtype)  # (R, D)
             # The exposures set how far a row moves: they stay float32 whatever the changes' type.
             moved = torch.stack([-torch.expm1(-x), x], 1)  # (R, 2)
+            self.bytes_sent += sum(p.numel() * p.element_size() for p in (changes, moved))
+            self.rows_sent += len(index)
+            if self.overlap:
+                works = [_collective(lambda p=p: dist.all_reduce(p, async_op=True),
+                                     "exchanging changed rows", self.timeout)
+                         for p in (changes, moved)]
+                self.pending.append(_Pending(t, index, ranks[index], changes, moved,
+                                             table[index], works))
+                continue
             for payload in (changes, moved):
                 self._reduce(payload, "exchanging changed rows")
-                self.bytes_sent += payload.numel() * payload.element_size()
-            self.rows_sent += len(index)
             fresh = base[index] + combine_changes(changes.to(table.dtype), ranks[index],
                                                   moved[:, 0], moved[:, 1])
             table[index] = fresh

@@ -284,11 +284,15 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
 
     c, s = plan.config, plan.sampling
     syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
+    # In a job the kernel marks the output rows it changes, as the CPU kernel does.
+    touched = torch.zeros(len(syn0) if sync is not None else 0, dtype=torch.uint8,
+                          device=syn0.device)
     for epoch in range(state.position.epoch, c.epochs):
         chunks = pending_chunks(corpus, plan, state.position)
         for chunk, ids, sentence in staged(chunks, syn0.device):
             t0 = time.perf_counter()
             loss, examples, words = 0.0, 0, 0.0
+            touched.zero_()
             if ids is not None:
                 loss_sum, count = fused.train_chunk(
                     syn0, syn1neg, ids, sentence, s.keep_prob, s.noise_prob, s.noise_alias,
@@ -296,11 +300,13 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     cbow_mean=bool(c.cbow_mean), shrink_windows=c.shrink_windows,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
                     words_done=chunk.done, total_words=plan.total_words,
-                    seed=plan.seed(epoch, chunk.index))
+                    seed=plan.seed(epoch, chunk.index),
+                    touched=touched if sync is not None else None)
                 loss, examples = float(loss_sum), int(count)
                 words = float(len(ids))
             stop = account(plan, state, chunk, loss, examples, words,
-                           time.perf_counter() - t0, sync, checkpoints)
+                           time.perf_counter() - t0, sync, checkpoints,
+                           touched if sync is not None else None)
             show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, None, stop=stop)
@@ -444,9 +450,9 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
     """After a chunk: agree with the other ranks (their loss and whether any was signalled to
     stop), stop if the loss is not finite, and move the position and the trace on. Returns the
     agreed stop in a torchrun job; None alone, where the checkpointer's own signal decides.
-    `touched`: the output rows the compiled kernel or the batches marked (the other tables'
-    touched rows follow from the chunk's words); None (the fused kernel): the exchange compares
-    the tables to find them."""
+    `touched`: the output rows a kernel or the batches marked (the other tables' touched rows
+    follow from the chunk's words); None (the batched path under an optimizer with momentum):
+    the exchange compares the tables to find them."""
     stop = None
     if sync is not None:
         signalled = checkpoints is not None and checkpoints.signum is not None

@@ -295,7 +295,8 @@ class Word2Vec:
             run = {**run, "world": distributed.world()}
             sync = distributed.TableSync([p.data for p in model.parameters()],
                                          config.dist_timeout,
-                                         getattr(torch, config.sync_dtype))
+                                         getattr(torch, config.sync_dtype),
+                                         config.sync_overlap)
         writer = distributed.rank() == 0
         if config.checkpoint_dir and first == 0 and start == Position() and checkpoints(
                 config.checkpoint_dir):

@@ -99,9 +99,13 @@ def _context(sent, p, slot, n, reach, sentence, WINDOW: tl.constexpr):
 
 
 @triton.jit
-def _learn(h, syn1neg, target, alpha, offs, dmask, D: tl.constexpr, LABEL: tl.constexpr):
+def _learn(h, syn1neg, target, alpha, offs, dmask, touched, D: tl.constexpr,
+           LABEL: tl.constexpr, MARK: tl.constexpr):
     """Score h against target's output row, update that row in place (word2vec.c's rule with
-    its ±6 cut-off) and return (h's error g * out, the exact loss of this output)."""
+    its ±6 cut-off) and return (h's error g * out, the exact loss of this output). With MARK,
+    the row's byte in `touched` is set: a torchrun job sends only the rows marked."""
+    if MARK:
+        tl.store(touched + target, 1)
     out = tl.load(syn1neg + target * D + offs, mask=dmask, other=0.0)
     f = tl.sum(h * out, 0)
     # -log P(label): softplus(-f) for the target, softplus(f) for a noise word, written so that
@@ -123,6 +127,7 @@ def _learn(h, syn1neg, target, alpha, offs, dmask, D: tl.constexpr, LABEL: tl.co
 def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, noise_size, varied,
                   key,
                   loss_out, examples_out, alpha_start, alpha_end, done, chunk_words, total,
+                  touched, MARK: tl.constexpr,
                   D: tl.constexpr, BLOCK_D: tl.constexpr, WINDOW: tl.constexpr,
                   NEGATIVE: tl.constexpr, SG: tl.constexpr, MEAN: tl.constexpr,
                   SHRINK: tl.constexpr, SEGMENT: tl.constexpr, SLOTS: tl.constexpr):
@@ -152,12 +157,14 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                 if ok:
                     ctx = tl.load(tok + c)
                     h = tl.load(syn0 + ctx * D + offs, mask=dmask, other=0.0)
-                    err, part = _learn(h, syn1neg, word, alpha, offs, dmask, D, True)
+                    err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True,
+                                       MARK)
                     loss += part
                     for d in range(NEGATIVE):
                         t = _noise_word(noise_prob, noise_alias, noise_size, key, p,
                                         2 + slot * NEGATIVE + d, word, varied)
-                        e, part = _learn(h, syn1neg, t, alpha, offs, dmask, D, False)
+                        e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False,
+                                         MARK)
                         err += e
                         loss += part
                     tl.atomic_add(syn0 + ctx * D + offs, err, mask=dmask)
@@ -175,12 +182,13 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
             if used > 0:
                 if MEAN:
                     h = h / tl.cast(used, tl.float32)
-                err, part = _learn(h, syn1neg, word, alpha, offs, dmask, D, True)
+                err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True, MARK)
                 loss += part
                 for d in range(NEGATIVE):
                     t = _noise_word(noise_prob, noise_alias, noise_size, key, p, 2 + d, word,
                                     varied)
-                    e, part = _learn(h, syn1neg, t, alpha, offs, dmask, D, False)
+                    e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False,
+                                     MARK)
                     err += e
                     loss += part
                 tl.atomic_add(rows, tl.broadcast_to(err[None, :], (SLOTS, BLOCK_D)), mask=where)
@@ -199,12 +207,15 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
                 noise_alias: torch.Tensor, *,
                 window: int, negative: int, sg: bool, cbow_mean: bool, shrink_windows: bool,
                 alpha_start: float, alpha_end: float, words_done: float, total_words: float,
-                seed: int, segment: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                seed: int, segment: int | None = None,
+                touched: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Train on one chunk: ids and sentence (N,) int32 on the tables' device, each raw word's
     id and sentence number; keep_prob and noise_prob (V,) float32 and noise_alias (V,) int32
     (the noise distribution's alias table) on that device too.
     Returns (loss sum, examples) as device tensors, not read back, so the caller decides when
-    to wait for them. `segment`: kept words per program (default SEGMENT_WORDS)."""
+    to wait for them. `segment`: kept words per program (default SEGMENT_WORDS). `touched`:
+    (V,) uint8 on the device, set to 1 at every output row the chunk changes (a torchrun job's
+    exchange sends those rows)."""
     device = syn0.device
     n = len(ids)
     if n == 0:
@@ -229,6 +240,7 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
         syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, len(noise_prob),
         len(noise_prob) > 1, key, loss, examples,
         alpha_start, alpha_end, words_done, float(n), max(total_words, 1.0),
+        touched if touched is not None else count, MARK=touched is not None,
         D=dim, BLOCK_D=triton.next_power_of_2(dim), WINDOW=window, NEGATIVE=negative,
         SG=bool(sg), MEAN=bool(cbow_mean), SHRINK=bool(shrink_windows), SEGMENT=segment,
         SLOTS=triton.next_power_of_2(2 * window + 1))
