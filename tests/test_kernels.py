@@ -13,6 +13,7 @@ import torch
 
 from w2v.corpus.tables import alias_shares, huffman_tree, noise_alias, noise_distribution
 from w2v.training.kernels import cpu_kernel, table_builder
+from w2v.vectors.ngrams import bags
 
 NO_TREE = (torch.empty(0, dtype=torch.int8), torch.empty(0, dtype=torch.int32),
            torch.empty(0, dtype=torch.int64))
@@ -39,10 +40,14 @@ class Lcg:
 
 
 def reference(syn0, syn1neg, syn1, ids, starts, keep, sampler, tree, window, negative, hs, sg,
-              cbow_mean, alpha, seed):
+              cbow_mean, alpha, seed, bags=None):
     """word2vec.c's CBOW / skip-gram with negative sampling and/or hierarchical softmax, for one
-    thread at a fixed learning rate."""
+    thread at a fixed learning rate; with `bags` (rows, starts), fastText's input: each word the
+    mean of its rows, each row taking the whole error (once per time it is in the bag)."""
     code, point, path = tree
+
+    def rows(w):
+        return [w] if bags is None else list(bags[0][bags[1][w]:bags[1][w + 1]])
     rng = Lcg(seed)
     totals = {"loss": 0.0, "examples": 0}
 
@@ -91,16 +96,24 @@ def reference(syn0, syn1neg, syn1, ids, starts, keep, sampler, tree, window, neg
             context = [sen[c] for c in range(lo, hi + 1) if c != pos]
             if sg:
                 for w in context:
+                    h = np.zeros_like(syn0[0])
+                    for r in rows(w):
+                        h += syn0[r]
                     noise = draw(word)
-                    syn0[w] += predict(word, syn0[w].copy(), noise)
+                    err = predict(word, h * np.float32(1 / len(rows(w))), noise)
+                    for r in rows(w):
+                        syn0[r] += err
                 continue
             noise = draw(word)
-            h = syn0[context].sum(0, dtype=np.float32)
+            h = np.zeros_like(syn0[0])
+            used = [r for w in context for r in rows(w)]
+            for r in used:
+                h += syn0[r]
             if cbow_mean:
-                h = h * np.float32(1 / len(context))
+                h = h * np.float32(1 / len(used))
             err = predict(word, h, noise)
-            for w in context:
-                syn0[w] += err
+            for r in used:
+                syn0[r] += err
     return totals["loss"], totals["examples"]
 
 
@@ -111,8 +124,10 @@ def only(word: int, words: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def train(kernel, syn0, syn1neg, syn1, ids, starts, keep_prob, noise, code, point, path, *,
           window, negative, hs=False, sg=False, cbow_mean=True, shrink_windows=True,
-          alpha_start=0.05, alpha_end=0.05, words_done=0.0, total_words, seed=1, workers=1):
-    """One kernel call, every argument by name as the training loop passes them."""
+          alpha_start=0.05, alpha_end=0.05, words_done=0.0, total_words, seed=1, workers=1,
+          bag_rows=None, bag_start=None):
+    """One kernel call, every argument by name as the training loop passes them (no bags:
+    every word its own row)."""
     return kernel.train(
         syn0=syn0, syn1neg=syn1neg, syn1=syn1, ids=ids, starts=starts, keep_prob=keep_prob,
         noise_prob=noise[0], noise_alias=noise[1], code=code, point=point, path=path,
@@ -120,7 +135,9 @@ def train(kernel, syn0, syn1neg, syn1, ids, starts, keep_prob, noise, code, poin
         hs=hs, sg=sg, cbow_mean=cbow_mean, shrink_windows=shrink_windows,
         alpha_start=alpha_start, alpha_end=alpha_end, words_done=words_done,
         total_words=total_words, seed=seed, workers=workers,
-        touched=torch.empty(0, dtype=torch.uint8))
+        touched=torch.empty(0, dtype=torch.uint8),
+        bag_rows=torch.empty(0, dtype=torch.int32) if bag_rows is None else bag_rows,
+        bag_start=torch.empty(0, dtype=torch.int64) if bag_start is None else bag_start)
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +177,57 @@ def test_kernel_is_word2vecs_loop(kernel, sg, hs, negative, cbow_mean):
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     for ours, theirs in zip((syn0, syn1neg, syn1), ref, strict=True):
         np.testing.assert_allclose(ours, theirs, atol=2e-6)
+
+
+@pytest.mark.parametrize("sg, hs, cbow_mean", [(0, 0, True), (0, 0, False), (1, 0, True),
+                                               (1, 1, True)])
+def test_with_subwords_the_kernel_is_fasttexts_loop(kernel, sg, hs, cbow_mean):
+    # Seven buckets for the n-grams of twelve words: rows shared between words, and repeated
+    # within a bag, as hashing makes them.
+    rng = np.random.default_rng(1)
+    words = ["the", "cat", "sat", "on", "mat", "cats", "sitting", "a", "hat", "at", "ate", "é"]
+    V, D, buckets = len(words), 8, 7
+    ids = rng.zipf(1.5, size=200).clip(max=V) - 1  # ids in descending count order, mostly
+    counts = np.sort(np.bincount(ids, minlength=V) + 1)[::-1]
+    ids = ids.astype(np.int32)
+    starts = np.array([0, 5, 6, 120, 200], dtype=np.int64)
+    keep = np.where(np.arange(V) < 2, 0.5, 1.0).astype(np.float32)
+    noise = noise_alias(np.arange(V, 0, -1) ** (4 / 3))
+    tree = huffman_tree(counts) if hs else tuple(t.numpy() for t in NO_TREE)
+    bag = bags(words, 2, 4, buckets)
+    assert len(np.unique(bag[0][bag[0] >= V])) == buckets  # every bucket shared
+    syn0 = rng.uniform(-1 / D, 1 / D, size=(V + buckets, D)).astype(np.float32)
+    syn1neg = rng.normal(0, 0.1, size=(V, D)).astype(np.float32)
+    syn1 = rng.normal(0, 0.1, size=(V, D)).astype(np.float32)
+    ref = [t.copy() for t in (syn0, syn1neg, syn1)]
+    start = syn0.copy()
+    # A bag's sum is many rows: at CBOW's rate summed rows grow until float32 rounding, in
+    # another order in the two, shows; a tenth of the rate keeps them comparable.
+    alpha = 0.05 if cbow_mean else 0.005
+    ref_loss, ref_examples = reference(*ref, ids, starts, keep, noise, tree, 3, 3, hs, sg,
+                                       cbow_mean, alpha, seed=7, bags=bag)
+    loss, examples = train(
+        kernel, *map(torch.from_numpy, (syn0, syn1neg, syn1, ids, starts, keep)),
+        tuple(map(torch.from_numpy, noise)), *map(torch.from_numpy, tree), window=3,
+        negative=3, hs=bool(hs), sg=bool(sg), cbow_mean=cbow_mean, total_words=200.0, seed=7,
+        alpha_start=alpha, alpha_end=alpha,
+        bag_rows=torch.from_numpy(bag[0]), bag_start=torch.from_numpy(bag[1]))
+    assert examples == ref_examples
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    for ours, theirs in zip((syn0, syn1neg, syn1), ref, strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=2e-6)
+    assert (syn0[V:] != start[V:]).any(1).all()  # every bucket's row learned
+
+
+def test_a_bag_row_outside_the_table_is_refused(kernel):
+    V, D = 3, 4
+    with pytest.raises(RuntimeError, match="bag_rows"):
+        train(kernel, torch.zeros(V + 2, D), torch.zeros(V, D), torch.empty(0),
+              torch.zeros(4, dtype=torch.int32), torch.tensor([0, 4]), torch.ones(V),
+              tuple(map(torch.from_numpy, noise_alias(np.ones(V)))), *NO_TREE, window=2,
+              negative=1, total_words=4.0,
+              bag_rows=torch.tensor([0, 5, 1, 2], dtype=torch.int32),
+              bag_start=torch.tensor([0, 2, 3, 4]))
 
 
 def test_learning_rate_decays_with_progress(kernel):
@@ -246,7 +314,8 @@ def test_the_kernel_marks_every_output_row_it_changes(kernel):
                  code=NO_TREE[0], point=NO_TREE[1], path=NO_TREE[2], window=2, negative=2,
                  hs=False, sg=False, cbow_mean=True, shrink_windows=True, alpha_start=0.05,
                  alpha_end=0.05, words_done=0.0, total_words=400.0, seed=1, workers=1,
-                 touched=touched)
+                 touched=touched, bag_rows=torch.empty(0, dtype=torch.int32),
+                 bag_start=torch.empty(0, dtype=torch.int64))
     changed = (syn1neg != 0).any(1)
     assert changed.any() and bool((touched.bool() | ~changed).all())  # changed => marked
     assert bool(touched[ids.long()].all())  # every target is an output row

@@ -10,8 +10,8 @@ import pytest
 from gensim.models import KeyedVectors as GensimKV
 
 from w2v.errors import W2VError
-from w2v.vectors import keyedvectors
-from w2v.vectors.keyedvectors import KeyedVectors
+from w2v.vectors import formats, keyedvectors
+from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
 
 LEE = Path(gensim.__file__).parent / "test" / "test_data" / "lee_background.cor"
 V, D = 2000, 40
@@ -260,7 +260,8 @@ def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
         read_word2vec=lambda path, binary, limit=None, unicode_errors="strict": (
             ["x", "y"], np.ones((2, 3), dtype=np.float32)),
         write_native=lambda *a: calls.append(("write_native", a)),
-        read_native=lambda path, mmap=True: (["x"], np.ones((1, 3), np.float32), np.array([4])),
+        read_native_subwords=lambda path, mmap=True: (
+            ["x"], np.ones((1, 3), np.float32), np.array([4]), None),
     )
     for name, function in fake.items():  # the format modules' functions, as KeyedVectors sees them
         monkeypatch.setattr(keyedvectors, name, function)
@@ -284,3 +285,65 @@ def test_top_indices_equal_a_full_sort(size, n):
     scores = np.random.default_rng(size + n).standard_normal(size).astype(np.float32)
     expected = np.argsort(-scores, kind="stable")[:n]
     assert top_indices(scores, n).tolist() == expected.tolist()
+
+
+# -- subword vectors: any string has a vector (gensim's FastTextKeyedVectors) ----------------------
+
+@pytest.fixture(scope="module")
+def subword_pair():
+    """The same subword vectors as ours and as gensim's FastTextKeyedVectors."""
+    from gensim.models.fasttext import FastTextKeyedVectors as GensimFastText
+
+    rng = np.random.default_rng(5)
+    words = ["whale", "whales", "whaling", "ship", "ships", "sea", "captain", "ahab", "naïve"]
+    table = rng.normal(size=(len(words) + 50, 6)).astype(np.float32)
+    ours = FastTextKeyedVectors.from_input_table(words, table, 3, 5)
+    theirs = GensimFastText(6, 3, 5, 50)
+    theirs.add_vectors(words, table[:len(words)])
+    theirs.vectors_vocab = table[:len(words)].copy()
+    theirs.vectors_ngrams = table[len(words):].copy()
+    theirs.recalc_char_ngram_buckets()
+    theirs.adjust_vectors()
+    return ours, theirs
+
+
+def test_subword_vectors_answer_any_string_as_gensims_do(subword_pair):
+    ours, theirs = subword_pair
+    np.testing.assert_allclose(ours.vectors, theirs.vectors, rtol=1e-6, atol=1e-6)
+    for word in ["whale", "whalle", "shipz", "naïvety", "a"]:
+        np.testing.assert_allclose(ours[word], theirs[word], rtol=1e-5, atol=1e-6)
+        assert ours.similarity(word, "sea") == pytest.approx(theirs.similarity(word, "sea"),
+                                                             abs=1e-5)
+    mine = ours.most_similar("whalle", topn=4)
+    assert [w for w, _ in mine] == [w for w, _ in theirs.most_similar("whalle", topn=4)]
+    assert ours["whalle", "ship"].shape == (2, 6)
+
+
+def test_in_means_has_a_vector_and_key_to_index_the_vocabulary(subword_pair):
+    ours, _ = subword_pair
+    assert "whalle" in ours and "whalle" not in ours.key_to_index
+    assert not ours.has_index_for("whalle")
+    assert "" not in ours  # "<>" has no n-gram of 3 to 5 characters
+    with pytest.raises(KeyError, match="no n-grams of 3 to 5 characters"):
+        ours[""]
+
+
+def test_subword_vectors_survive_the_native_file_and_export_their_words(subword_pair, tmp_path):
+    ours, _ = subword_pair
+    ours.save(tmp_path / "ft.w2v")
+    back = KeyedVectors.load(tmp_path / "ft.w2v")
+    assert isinstance(back, FastTextKeyedVectors) and (back.min_n, back.max_n) == (3, 5)
+    assert isinstance(back.vectors_ngrams, np.memmap)  # mapped, like the word vectors
+    np.testing.assert_array_equal(back["whalle"], ours["whalle"])
+    assert formats.load_vectors(tmp_path / "ft.w2v", limit=3).index_to_key == ours.index_to_key[:3]
+    # Tools that read only words get the words' vectors.
+    ours.save_word2vec_format(tmp_path / "ft.vec")
+    words = KeyedVectors.load_word2vec_format(tmp_path / "ft.vec")
+    assert type(words) is KeyedVectors and words.index_to_key == ours.index_to_key
+    np.testing.assert_allclose(words.vectors, ours.vectors, atol=1e-6)
+
+
+def test_a_table_of_the_wrong_width_is_refused(subword_pair):
+    ours, _ = subword_pair
+    with pytest.raises(W2VError, match="vectors_ngrams has shape"):
+        FastTextKeyedVectors(ours.index_to_key, ours.vectors, np.zeros((5, 4)), 3, 5)

@@ -173,3 +173,64 @@ def test_alpha_defaults_to_word2vec_cs_rate_for_each_architecture(austen, tmp_pa
     assert model.config.alpha == 0.05
     model.save(tmp_path / "m.w2v")  # the resolved rate is saved, so a reload keeps it
     assert Word2Vec.load(tmp_path / "m.w2v").config.alpha == 0.05
+
+
+# -- FastText: fastText's subword model ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def subword_model(austen):
+    from w2v import FastText
+
+    return FastText(austen, vector_size=32, min_count=3, epochs=5, bucket=50_000, workers=1,
+                    seed=2)
+
+
+def test_fasttext_gives_misspellings_their_words_neighbours(subword_model):
+    from w2v import FastTextKeyedVectors
+
+    wv = subword_model.wv
+    assert isinstance(wv, FastTextKeyedVectors) and wv.vectors_ngrams.shape == (50_000, 32)
+    assert "elizabth" not in wv.key_to_index and "elizabth" in wv
+    assert "elizabeth" in [w for w, _ in wv.most_similar("elizabth", topn=3)]
+    assert wv.similarity("elizabth", "elizabeth") > wv.similarity("elizabth", "letter")
+    losses = subword_model.epoch_losses
+    assert losses[-1] < losses[0]
+
+
+def test_fasttext_files_hold_the_ngrams(subword_model, tmp_path):
+    from w2v import FastText, FastTextKeyedVectors
+
+    subword_model.save(tmp_path / "ft.w2v")
+    back = FastText.load(tmp_path / "ft.w2v")
+    assert back.subwords and back.bucket == 50_000
+    np.testing.assert_array_equal(back.wv.vectors, subword_model.wv.vectors)
+    np.testing.assert_array_equal(back.wv["elizabth"], subword_model.wv["elizabth"])
+    # The model file reads as vectors too, with its n-grams.
+    kv = KeyedVectors.load(tmp_path / "ft.w2v")
+    assert isinstance(kv, FastTextKeyedVectors)
+    np.testing.assert_array_equal(kv["elizabth"], subword_model.wv["elizabth"])
+
+
+def test_fasttext_is_seeded_and_grows_its_vocabulary_before_the_buckets(austen):
+    from w2v import FastText
+
+    options = dict(vector_size=8, min_count=2, epochs=1, bucket=1000, workers=1, seed=4)
+    a, b = FastText(austen[:400], **options), FastText(austen[:400], **options)
+    assert np.array_equal(a.wv.vectors, b.wv.vectors)
+    old = len(a.wv)
+    ngrams = a.model.in_embed.weight.detach()[old:].clone()
+    a.build_vocab(austen[400:800], update=True)
+    assert len(a.wv) > old and a.model.num_words == len(a.wv)
+    assert torch.equal(a.model.in_embed.weight.detach()[len(a.wv):], ngrams)
+    a.train(austen[400:800])
+    assert np.isfinite(a.wv.vectors).all()
+
+
+@pytest.mark.parametrize("options, culprit", [
+    ({"min_n": 5, "max_n": 3}, "min_n=5, max_n=3"), ({"bucket": 0}, "bucket=0"),
+    ({"update": "batched"}, "compiled CPU kernel only"), ({"subwords": False}, "use Word2Vec")])
+def test_fasttext_refuses_what_cannot_work(options, culprit):
+    from w2v import FastText
+
+    with pytest.raises(W2VError, match=culprit):
+        FastText(**options)

@@ -7,15 +7,16 @@ trains the tables with torch; `w2v.apps` holds the command line, the explorer an
 """
 
 from w2v.errors import W2VError
-from w2v.vectors.keyedvectors import KeyedVectors
+from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
 
 __version__ = "0.1.0"
-__all__ = ["KeyedVectors", "W2VError", "Word2Vec", "__version__"]
+__all__ = ["FastText", "FastTextKeyedVectors", "KeyedVectors", "W2VError", "Word2Vec",
+           "__version__"]
 
 
 def __getattr__(name):
-    if name == "Word2Vec":
-        from w2v.training.word2vec import Word2Vec
+    if name in ("Word2Vec", "FastText"):
+        from w2v.training import word2vec
 
-        return Word2Vec
+        return getattr(word2vec, name)
     raise AttributeError(f"module 'w2v' has no attribute {name!r}")

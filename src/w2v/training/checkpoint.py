@@ -29,7 +29,8 @@ from w2v.errors import W2VError
 from w2v.training.config import TrainConfig
 from w2v.training.loop import Position, State, check_tables
 from w2v.training.model import CBOW
-from w2v.vectors.native import read_native_model, write_native
+from w2v.vectors.keyedvectors import FastTextKeyedVectors
+from w2v.vectors.native import NGRAMS, read_native_model, write_native
 
 KEEP = 2
 NAME = re.compile(r"checkpoint-(\d{4,})-(\d{6,})\.w2v")
@@ -37,6 +38,7 @@ OPTIMIZER_PREFIX = "optimizer."
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MODEL_KIND = "model"  # a model file's metadata "kind": not plain vectors
 TRAINING_KEY = "training"  # a checkpoint's metadata entry: where training stands (JSON)
+VOCAB_ROWS = "vectors_vocab"  # with subwords: the words' own input rows (gensim's name)
 
 
 @dataclass
@@ -61,10 +63,16 @@ def write_model(path, config: TrainConfig, vocab: Vocab, model: CBOW,
     extra = {"syn1neg": numpy(model.out_embed)}
     if model.hs_embed is not None:
         extra["syn1"] = numpy(model.hs_embed)
-    write_native(path, vocab.words, numpy(model.in_embed), vocab.counts,
+    syn0, subwords = numpy(model.in_embed), {}
+    if model.buckets:  # the file's vectors are the words' as users get them: bag means
+        kv = FastTextKeyedVectors.from_input_table(vocab.words, syn0, config.min_n, config.max_n)
+        extra |= {VOCAB_ROWS: syn0[:len(vocab)], NGRAMS: kv.vectors_ngrams}
+        syn0, subwords = kv.vectors, kv.metadata()
+    write_native(path, vocab.words, syn0, vocab.counts,
                  extra={**extra, **(tensors or {})},
                  metadata={"kind": MODEL_KIND, "config": json.dumps(config.to_dict()),
-                           "corpus_words": str(vocab.corpus_words), **(metadata or {})})
+                           "corpus_words": str(vocab.corpus_words), **subwords,
+                           **(metadata or {})})
 
 
 def read_model(path) -> SavedModel:
@@ -75,6 +83,8 @@ def read_model(path) -> SavedModel:
                        "KeyedVectors.load, or save a model with Word2Vec.save")
     config = TrainConfig.from_dict(json.loads(metadata["config"]))
     training = json.loads(metadata[TRAINING_KEY]) if TRAINING_KEY in metadata else None
+    if config.subwords:  # fastText's input matrix again: the words' rows, then the buckets'
+        syn0 = np.concatenate([tables.pop(VOCAB_ROWS), tables.pop(NGRAMS)])
     return SavedModel(config, Vocab(words, counts, int(metadata["corpus_words"])),
                       {"syn0": syn0, **tables}, training)
 

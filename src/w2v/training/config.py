@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from w2v.errors import W2VError
+from w2v.vectors.ngrams import check_subword_options
 
 OPTIMIZERS = ("sgd", "adam", "sparseadam", "rmsprop", "adagrad")
 UPDATES = ("auto", "kernel", "fused", "batched", "autograd")
@@ -72,6 +73,16 @@ class TrainConfig:
     shrink_windows: bool = _opt(
         True, "draw each target's window from 1..window (word2vec.c); off: always window",
         "model",
+    )
+    subwords: bool = _opt(
+        False, "fastText's model: a word's input vector is the mean of its own row and its "
+        "character n-grams' rows (--min-n to --max-n characters, hashed into --bucket rows), so "
+        "that any word, seen or not, has a vector", "model",
+    )
+    min_n: int = _opt(3, "shortest character n-gram of --subwords (fastText's -minn)", "model")
+    max_n: int = _opt(6, "longest character n-gram of --subwords (fastText's -maxn)", "model")
+    bucket: int = _opt(
+        2_000_000, "rows the n-grams of --subwords are hashed into (fastText's -bucket)", "model"
     )
     # optimisation
     alpha: float = _opt(
@@ -181,6 +192,12 @@ class TrainConfig:
         _require("ns_exponent", self.ns_exponent, lambda v: -10 <= v <= 10, "in [-10, 10]")
         for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "null_word"):
             _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
+        if self.subwords:
+            check_subword_options(self.min_n, self.max_n, self.bucket)
+            if self.update in ("fused", "batched", "autograd"):
+                raise W2VError(f"subwords=True (fastText's model) trains with the compiled CPU "
+                               f"kernel only, not update={self.update!r}: use update='auto' or "
+                               "'kernel'")
         if self.hs and self.update in ("fused", "batched", "autograd"):
             raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel "
                            f"only, not update={self.update!r}: use update='auto' or 'kernel', "

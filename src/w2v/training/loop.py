@@ -42,6 +42,7 @@ from w2v.training.kernels import cpu_kernel, table_builder
 from w2v.training.model import CBOW, negative_sampling_loss, sgd_step, untrained_loss
 from w2v.training.progress import Progress
 from w2v.training.runtime import epoch_seed, resolve_update
+from w2v.vectors.ngrams import bags
 
 MAX_CHUNK_WORDS = 1 << 20
 MIN_CHUNK_WORDS = 1 << 14
@@ -110,6 +111,10 @@ class Sampling:
     code: torch.Tensor  # Huffman code bits of every word, concatenated (hs only)
     point: torch.Tensor  # the inner nodes on every word's path, concatenated (hs only)
     path: torch.Tensor  # (V + 1,): word w's bits and nodes are [path[w], path[w + 1])
+    # With subwords, word w's input rows are bag_rows[bag_start[w]:bag_start[w + 1]] (its own
+    # and its n-grams' buckets: `vectors.ngrams.bags`); both empty without.
+    bag_rows: torch.Tensor
+    bag_start: torch.Tensor
 
 
 @dataclass
@@ -184,7 +189,7 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
               end_alpha: float | None = None, sync: TableSync | None = None) -> Plan:
     """The Plan of training `model` on `corpus` with `config` (its epochs are the call's)."""
     device = next(model.parameters()).device
-    update = resolve_update(config.update, device, bool(config.hs))
+    update = resolve_update(config.update, device, bool(config.hs), config.subwords)
     kernel, walkers = update == "kernel", update in ("kernel", "fused")
     tree = (huffman_tree(vocab.counts, table_builder("huffman")) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
@@ -193,9 +198,11 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
                                                     table_builder("alias_table")))
     # The kernels that walk the corpus read float32 probabilities and int32 ids; the batched
     # path indexes with int64.
+    bag = (bags(vocab.words, config.min_n, config.max_n, config.bucket) if config.subwords
+           else (np.empty(0, np.int32), np.empty(0, np.int64)))
     sampling = Sampling(keep.float().to(device) if walkers else keep.to(device),
                         prob.to(device), alias.to(device, torch.int32 if walkers else torch.int64),
-                        *map(torch.from_numpy, tree))
+                        *map(torch.from_numpy, tree), *map(torch.from_numpy, bag))
     if not kernel and (config.workers or sync is not None):
         torch.set_num_threads(local_threads(config.workers))
     size = (sync_interval(config.sync_words, len(corpus), sync.world, len(vocab))

@@ -17,9 +17,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def init_input_vectors(num_words: int, dim: int, generator: torch.Generator) -> torch.Tensor:
-    """word2vec.c's syn0 initialisation: uniform in [-0.5/dim, 0.5/dim)."""
-    return (torch.rand(num_words, dim, generator=generator) - 0.5) / dim
+def init_input_vectors(num_words: int, dim: int, generator: torch.Generator,
+                       width: float = 1.0) -> torch.Tensor:
+    """word2vec.c's syn0 initialisation: uniform in [-0.5/dim, 0.5/dim) (times `width`)."""
+    return (torch.rand(num_words, dim, generator=generator) - 0.5) * (width / dim)
+
+
+# fastText starts its input rows, words' and n-grams' alike, uniform in +-1/dim (Matrix::uniform):
+# twice word2vec.c's width, since a word's vector is then a mean of many rows.
+SUBWORD_INIT_WIDTH = 2.0
 
 
 def context_vector(vectors: torch.Tensor, mask: torch.Tensor, mean: bool) -> torch.Tensor:
@@ -79,15 +85,19 @@ class CBOW(nn.Module):
 
     def __init__(self, num_words: int, dim: int, cbow_mean: bool = True,
                  generator: torch.Generator | None = None, sparse: bool = False,
-                 hs: bool = False):
+                 hs: bool = False, buckets: int = 0):
         super().__init__()
         self.cbow_mean = bool(cbow_mean)
-        self.in_embed = nn.Embedding(num_words, dim, sparse=sparse)  # syn0: the word vectors
+        self.num_words = num_words
+        self.buckets = buckets  # n-gram rows after the words' in in_embed (subwords), or 0
+        # syn0: the word vectors, then with subwords the n-grams' (fastText's input matrix)
+        self.in_embed = nn.Embedding(num_words + buckets, dim, sparse=sparse)
         self.out_embed = nn.Embedding(num_words, dim, sparse=sparse)  # syn1neg
         self.hs_embed = nn.Embedding(num_words, dim) if hs else None  # syn1
         with torch.no_grad():
             gen = generator or torch.Generator().manual_seed(1)
-            self.in_embed.weight.copy_(init_input_vectors(num_words, dim, gen))
+            width = SUBWORD_INIT_WIDTH if buckets else 1.0
+            self.in_embed.weight.copy_(init_input_vectors(num_words + buckets, dim, gen, width))
             self.out_embed.weight.zero_()
             if self.hs_embed is not None:
                 self.hs_embed.weight.zero_()
@@ -110,13 +120,17 @@ def grow_tables(model: CBOW, rows: int, generator: torch.Generator) -> None:
     (input uniform in +-0.5/dim, output zero): gensim's build_vocab(update=True)."""
     if rows == 0:
         return
-    dim = model.in_embed.weight.shape[1]
-    fresh = {model.in_embed: init_input_vectors(rows, dim, generator),
+    dim, words = model.in_embed.weight.shape[1], model.num_words
+    width = SUBWORD_INIT_WIDTH if model.buckets else 1.0
+    fresh = {model.in_embed: init_input_vectors(rows, dim, generator, width),
              model.out_embed: torch.zeros(rows, dim)}
     for table, added in fresh.items():
-        w = table.weight
-        table.weight = nn.Parameter(torch.cat([w.detach(), added.to(w.device, w.dtype)]))
+        w = table.weight.detach()
+        # New words' rows go after the old words', before any n-gram buckets.
+        table.weight = nn.Parameter(torch.cat([w[:words], added.to(w.device, w.dtype),
+                                               w[words:]]))
         table.num_embeddings = len(table.weight)
+    model.num_words += rows
 
 
 @torch.no_grad()

@@ -24,13 +24,18 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def resolve_update(update: str, device: torch.device, hs: bool = False) -> str:
+def resolve_update(update: str, device: torch.device, hs: bool = False,
+                   subwords: bool = False) -> str:
     """The update actually used: "auto" picks the kernel on CPU when it builds."""
     chosen = _resolve_update(update, device)
     if hs and chosen != "kernel":
         raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel only, "
                        f"not update={chosen!r}: use device='cpu' and update='auto' or 'kernel', "
                        "or negative sampling (hs=0)")
+    if subwords and chosen != "kernel":
+        raise W2VError(f"subwords=True (fastText's model) trains with the compiled CPU kernel "
+                       f"only, not update={chosen!r}: use device='cpu' and update='auto' or "
+                       "'kernel'")
     return chosen
 
 

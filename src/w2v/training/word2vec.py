@@ -51,7 +51,7 @@ from w2v.training.runtime import (
     resolve_device,
     uses_sparse_gradients,
 )
-from w2v.vectors.keyedvectors import KeyedVectors
+from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 TOTALS_TOLERANCE = 0.1  # train(total_examples=, total_words=) further off than this: a warning
@@ -233,7 +233,8 @@ class Word2Vec:
         generator = torch.Generator().manual_seed(c.seed)
         try:
             self.model = CBOW(len(vocab), c.vector_size, bool(c.cbow_mean), generator,
-                              sparse=uses_sparse_gradients(c), hs=bool(c.hs))
+                              sparse=uses_sparse_gradients(c), hs=bool(c.hs),
+                              buckets=c.bucket if c.subwords else 0)
             self.model.to(device)
         except (RuntimeError, MemoryError) as e:
             size = 2 * 4 * len(vocab) * c.vector_size
@@ -291,6 +292,10 @@ class Word2Vec:
         vocab, model = self._built()
         corpus = self._encoded()
         sync = None
+        if config.subwords and distributed.world_from_env() > 1:
+            raise W2VError("subwords=True (fastText's model) trains in one process for now, "
+                           "not in a torchrun job: its n-gram rows are not exchanged between "
+                           "ranks; run it without torchrun")
         if self._join_group():
             run = {**run, "world": distributed.world()}
             sync = distributed.TableSync([p.data for p in model.parameters()],
@@ -393,7 +398,11 @@ class Word2Vec:
         vocab, model = self._built()
         if self._wv is None:
             vectors = model.in_embed.weight.detach().to("cpu", torch.float32).numpy()
-            self._wv = KeyedVectors(vocab.words, vectors.copy(), vocab.counts.copy())
+            c = self.config
+            self._wv = (FastTextKeyedVectors.from_input_table(
+                            vocab.words, vectors.copy(), c.min_n, c.max_n, vocab.counts.copy())
+                        if model.buckets
+                        else KeyedVectors(vocab.words, vectors.copy(), vocab.counts.copy()))
         return self._wv
 
     @property
@@ -466,8 +475,9 @@ class Word2Vec:
         self.vocab = saved.vocab
         self.corpus_total_words = saved.vocab.corpus_words
         c, syn0 = self.config, saved.tables["syn0"]
-        self.model = CBOW(len(syn0), syn0.shape[1], bool(c.cbow_mean),
-                          sparse=uses_sparse_gradients(c), hs=bool(c.hs))
+        self.model = CBOW(len(saved.vocab), syn0.shape[1], bool(c.cbow_mean),
+                          sparse=uses_sparse_gradients(c), hs=bool(c.hs),
+                          buckets=len(syn0) - len(saved.vocab))
         m = self.model
         with torch.no_grad():
             m.in_embed.weight.copy_(torch.from_numpy(syn0))
@@ -476,6 +486,22 @@ class Word2Vec:
                 m.hs_embed.weight.copy_(torch.from_numpy(saved.tables["syn1"]))
         m.to(resolve_device(c.device))
         return self
+
+
+class FastText(Word2Vec):
+    """fastText's subword model with gensim's `FastText` names: `Word2Vec(subwords=True)`, each
+    word's input vector the mean of its own row and its character n-grams' rows (`min_n`=3 to
+    `max_n`=6 characters, hashed into `bucket`=2,000,000 rows), so that `model.wv` (a
+    `FastTextKeyedVectors`) gives a vector to any word.
+
+    >>> model = FastText(sentences, vector_size=100, epochs=5)
+    >>> model.wv["misspeling"], model.wv.most_similar("misspeling")
+    """
+
+    def __init__(self, sentences=None, corpus_file=None, **options) -> None:
+        if not options.setdefault("subwords", True):
+            raise W2VError("FastText is the subword model: use Word2Vec for subwords=False")
+        super().__init__(sentences, corpus_file, **options)
 
 
 def _fire(callbacks, method: str, model) -> None:

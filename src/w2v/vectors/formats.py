@@ -9,7 +9,7 @@ from pathlib import Path
 
 from w2v.errors import W2VError
 from w2v.vectors.checks import rows_to_read
-from w2v.vectors.keyedvectors import KeyedVectors
+from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors, load_native
 from w2v.vectors.native import (
     NATIVE_MAX_HEADER,
     NATIVE_METADATA,
@@ -112,12 +112,15 @@ def load_vectors(
     """
     fmt = _check_format(format) if format is not None else detect_format(path)
     if fmt == "native":
-        words, vectors, counts = read_native(path, mmap=mmap)
-        rows = rows_to_read(len(words), limit)
-        if rows < len(words):
-            words, vectors = words[:rows], vectors[:rows]
-            counts = None if counts is None else counts[:rows]
-        return KeyedVectors(words, vectors, counts)
+        kv = load_native(path, mmap)
+        rows = rows_to_read(len(kv), limit)
+        if rows < len(kv):
+            counts = None if kv.counts is None else kv.counts[:rows]
+            if isinstance(kv, FastTextKeyedVectors):
+                return FastTextKeyedVectors(kv.index_to_key[:rows], kv.vectors[:rows],
+                                            kv.vectors_ngrams, kv.min_n, kv.max_n, counts)
+            return KeyedVectors(kv.index_to_key[:rows], kv.vectors[:rows], counts)
+        return kv
     words, vectors = read_word2vec(path, fmt == "binary", limit, unicode_errors)
     return KeyedVectors(words, vectors)
 
@@ -129,6 +132,6 @@ def save_vectors(kv, path, format: str | None = None) -> None:
     """
     fmt = _check_format(format) if format is not None else format_from_suffix(path)
     if fmt == "native":
-        write_native(path, kv.index_to_key, kv.vectors, getattr(kv, "counts", None))
+        kv.save(path)
     else:
         write_word2vec(path, kv.index_to_key, kv.vectors, fmt == "binary")

@@ -12,6 +12,7 @@ evaluation (`evaluate`).
 
 from __future__ import annotations
 
+import json
 import logging
 from numbers import Integral
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from w2v.errors import W2VError
 from w2v.vectors import evaluate
-from w2v.vectors.native import read_native, write_native
+from w2v.vectors.native import NGRAMS, SUBWORDS_KEY, read_native_subwords, write_native
+from w2v.vectors.ngrams import bag_means, bags, check_subword_options, ngram_buckets
 from w2v.vectors.word2vec_format import read_word2vec, write_word2vec
 
 logger = logging.getLogger(__name__)
@@ -274,7 +276,8 @@ class KeyedVectors:
             raise W2VError("most_similar needs at least one positive or negative word")
         mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True,
                                     ignore_missing=False)
-        exclude = {self.get_index(key) for key in keys if isinstance(key, _KEY_TYPES)}
+        exclude = {self.get_index(key) for key in keys
+                   if isinstance(key, _KEY_TYPES) and self.has_index_for(key)}
         if indexer is not None and isinstance(topn, int):
             return indexer.most_similar(mean, topn)
 
@@ -307,7 +310,7 @@ class KeyedVectors:
         if not positive:
             raise W2VError("most_similar_cosmul needs at least one positive word")
         exclude = {self.get_index(key) for key in positive + negative
-                   if isinstance(key, _KEY_TYPES)}
+                   if isinstance(key, _KEY_TYPES) and self.has_index_for(key)}
         end = restrict_vocab or len(self._vectors)
         vectors, norms = self._vectors[:end], self.norms[:end]
 
@@ -428,9 +431,9 @@ class KeyedVectors:
 
     @classmethod
     def load(cls, path, mmap: bool = True) -> KeyedVectors:
-        """Read vectors saved by `save`; with `mmap` the matrix is mapped, not read into memory."""
-        words, vectors, counts = read_native(path, mmap=mmap)
-        return cls(words, vectors, counts)
+        """Read vectors saved by `save`; with `mmap` the matrices are mapped, not read into
+        memory. A file of subword vectors gives a `FastTextKeyedVectors`."""
+        return load_native(path, mmap)
 
     def evaluate_word_analogies(self, analogies, restrict_vocab=300000, case_insensitive=True,
                                 dummy4unknown=False, method="3cosadd"):
@@ -446,6 +449,85 @@ class KeyedVectors:
                                    restrict_vocab=restrict_vocab,
                                    case_insensitive=case_insensitive,
                                    dummy4unknown=dummy4unknown, encoding=encoding)
+
+
+class FastTextKeyedVectors(KeyedVectors):
+    """Word vectors that answer any string (gensim's `FastTextKeyedVectors`): a vocabulary
+    word's vector is `vectors[i]` (the mean of its own row and its n-grams' rows, as trained),
+    any other string's the mean of its n-grams' rows in `vectors_ngrams` (bucket, D).
+
+    `"word" in kv` is True for every string with an n-gram, since it has a vector (gensim's
+    meaning); `kv.key_to_index` holds the vocabulary, and `most_similar` answers from it.
+    """
+
+    def __init__(self, index_to_key, vectors, vectors_ngrams, min_n: int, max_n: int,
+                 counts=None):
+        super().__init__(index_to_key, vectors, counts)
+        vectors_ngrams = np.asanyarray(vectors_ngrams)  # a memmap stays mapped
+        check_subword_options(min_n, max_n, len(vectors_ngrams))
+        if vectors_ngrams.ndim != 2 or vectors_ngrams.shape[1] != self.vector_size:
+            raise W2VError(f"vectors_ngrams has shape {vectors_ngrams.shape}; give one row of "
+                           f"{self.vector_size} numbers per bucket, as the word vectors have")
+        self.vectors_ngrams = vectors_ngrams
+        self.min_n, self.max_n = min_n, max_n
+
+    @classmethod
+    def from_input_table(cls, index_to_key, table: np.ndarray, min_n: int, max_n: int,
+                         counts=None) -> FastTextKeyedVectors:
+        """From fastText's input matrix `table` (V + bucket, D): the words' rows, then the
+        buckets'; each word's vector is the mean of its bag, as training used it."""
+        words = list(index_to_key)
+        rows, starts = bags(words, min_n, max_n, len(table) - len(words))
+        return cls(words, bag_means(table, rows, starts), table[len(words):], min_n, max_n,
+                   counts)
+
+    @property
+    def bucket(self) -> int:
+        return len(self.vectors_ngrams)
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(key) or (isinstance(key, str) and self._has_ngrams(key))
+
+    def _has_ngrams(self, word: str) -> bool:
+        return len(ngram_buckets([word], self.min_n, self.max_n, self.bucket)[0]) > 0
+
+    def get_vector(self, key, norm: bool = False) -> np.ndarray:
+        """The vector of `key`: its row for a vocabulary word, else the mean of its n-grams'
+        rows (KeyError for a string that has no n-gram of min_n..max_n characters)."""
+        if self.has_index_for(key) or not isinstance(key, str):
+            return super().get_vector(key, norm)
+        buckets, _ = ngram_buckets([key], self.min_n, self.max_n, self.bucket)
+        if len(buckets) == 0:
+            raise KeyError(f"'{key}' is not in the vocabulary and '<{key}>' has no n-grams of "
+                           f"{self.min_n} to {self.max_n} characters to build its vector from")
+        vector = self.vectors_ngrams[buckets].mean(0, dtype=np.float32)
+        if norm:
+            vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        vector.setflags(write=False)
+        return vector
+
+    def __getitem__(self, key_or_keys) -> np.ndarray:
+        if isinstance(key_or_keys, _KEY_TYPES):
+            return self.get_vector(key_or_keys)
+        return np.vstack([self.get_vector(key) for key in key_or_keys])
+
+    def save(self, path) -> None:
+        """Write the words, vectors, counts and n-gram table in w2v's native format."""
+        write_native(path, self.index_to_key, self.vectors, self.counts,
+                     extra={NGRAMS: self.vectors_ngrams}, metadata=self.metadata())
+
+    def metadata(self) -> dict[str, str]:
+        """What a native file needs to hold these subword vectors, besides the n-gram table."""
+        return {SUBWORDS_KEY: json.dumps({"min_n": self.min_n, "max_n": self.max_n})}
+
+
+def load_native(path, mmap: bool = True) -> KeyedVectors:
+    """A native vectors file as KeyedVectors, or FastTextKeyedVectors if it holds subwords."""
+    words, vectors, counts, subwords = read_native_subwords(path, mmap)
+    if subwords is None:
+        return KeyedVectors(words, vectors, counts)
+    ngrams, min_n, max_n = subwords
+    return FastTextKeyedVectors(words, vectors, ngrams, min_n, max_n, counts)
 
 
 def _first_duplicate(words: list[str]) -> str:

@@ -2,7 +2,8 @@
 
 Layout: an 8-byte little-endian header length, a JSON header, raw little-endian data holding
 "vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n") and optionally "counts"
-(I64). A whole model adds further F32 tables and string metadata; it still loads as vectors.
+(I64). Subword vectors add "vectors_ngrams" (F32, bucket x D) and their n-gram lengths in the
+metadata. A whole model adds further F32 tables and string metadata; it still loads as vectors.
 Every size in the header is checked against the file before anything is read.
 """
 
@@ -22,6 +23,8 @@ from w2v.vectors.checks import F32, I64, check_vectors, encode_words, read_error
 
 NATIVE_MAX_HEADER = 100_000_000
 NATIVE_METADATA = {"format": "w2v", "version": "1"}
+SUBWORDS_KEY = "subwords"  # metadata: the n-gram lengths (JSON) of subword vectors, ...
+NGRAMS = "vectors_ngrams"  # ... whose (bucket, D) n-gram table is this tensor
 
 def write_native(
     path,
@@ -164,14 +167,31 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
     return words, vectors, counts
 
 
+def read_native_subwords(path, mmap: bool = True):
+    """A native file's (words, vectors, counts or None, subwords or None): subwords is
+    (the n-gram table "vectors_ngrams", min_n, max_n) when the file holds subword vectors."""
+    words, vectors, counts, tables, meta = _read(path, mmap, extra=(), subwords=True)
+    if SUBWORDS_KEY not in meta:
+        return words, vectors, counts, None
+    try:
+        lengths = json.loads(meta[SUBWORDS_KEY])
+        min_n, max_n = int(lengths["min_n"]), int(lengths["max_n"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise W2VError(f"{path}: the metadata entry {SUBWORDS_KEY!r} is "
+                       f"{short(meta[SUBWORDS_KEY])}, not the n-gram lengths; re-save the "
+                       "file") from err
+    return words, vectors, counts, (tables[NGRAMS], min_n, max_n)
+
+
 def read_native_model(path):
     """Everything in a native file through one open: (words, vectors, counts or None, every
     other float32 table by name, metadata strings); what a saved model or a checkpoint holds."""
     return _read(path, mmap=False, extra=None)
 
 
-def _read(path, mmap: bool, extra: Sequence[str] | None):
-    """Words, vectors, counts, the float32 tables `extra` (None: all of them) and metadata."""
+def _read(path, mmap: bool, extra: Sequence[str] | None, subwords: bool = False):
+    """Words, vectors, counts, the float32 tables `extra` (None: all of them; with
+    `subwords`, the n-gram table too where the metadata announces one) and metadata."""
     try:
         with open(path, "rb") as f:
             header, data_start, data_size = native_header(path, f)
@@ -200,7 +220,9 @@ def _read(path, mmap: bool, extra: Sequence[str] | None):
             if extra is None:
                 extra = [name for name, entry in header.items() if name != "vectors"
                          and isinstance(entry, dict) and entry.get("dtype") == "F32"]
-            tables = _tables(path, f, header, data_start, data_size, extra)
+            elif subwords and SUBWORDS_KEY in header["__metadata__"]:
+                extra = [*extra, NGRAMS]
+            tables = _tables(path, f, header, data_start, data_size, extra, mmap)
     except OSError as err:
         raise read_error(path, err) from err
     return _words(path, vocab, rows, data_start + w_begin), vectors, counts, tables, \
@@ -208,10 +230,14 @@ def _read(path, mmap: bool, extra: Sequence[str] | None):
 
 
 def _tables(path, f, header: dict, data_start: int, data_size: int,
-            names: Sequence[str]) -> dict[str, np.ndarray]:
-    tables = {}
+            names: Sequence[str], mmap: bool = False) -> dict[str, np.ndarray]:
+    tables: dict[str, np.ndarray] = {}
     for name in names:
         (rows, dim), begin, _ = _tensor(path, header, name, "F32", 2, data_size)
+        if mmap and rows * dim:
+            tables[name] = np.memmap(path, dtype=F32, mode="r", offset=data_start + begin,
+                                     shape=(rows, dim))
+            continue
         f.seek(data_start + begin)
         table = np.fromfile(f, dtype=F32, count=rows * dim).reshape(rows, dim)
         tables[name] = table.astype(np.float32, copy=False)

@@ -1,5 +1,6 @@
 // word2vec.c's training loop as a PyTorch CPU extension: CBOW or skip-gram, with negative
-// sampling, hierarchical softmax, or both.
+// sampling, hierarchical softmax, or both; with subwords, fastText's model, in which a word's
+// input vector is the mean of a bag of rows (its own and its character n-grams').
 //
 // Threads share the tables and update them without locks ("Hogwild"), as word2vec.c does: a rare
 // lost update costs nothing measurable, while every example sees the vectors as updated by the
@@ -58,7 +59,31 @@ struct Model {
   uint64_t noise_size;
   bool varied;          // false for a 1-word vocabulary, whose noise word is always the target
   uint8_t* touched;     // (V,) or null: set to 1 for every syn1neg row an example updates
+  // Word w's input rows are bag_rows[bag_start[w], bag_start[w + 1]); null: row w alone.
+  const int32_t* bag_rows;
+  const int64_t* bag_start;
 };
+
+// Adds the rows of `word`'s bag to sum; returns how many.
+inline int64_t add_bag(const Model& m, int32_t word, float* sum, int64_t dim) {
+  if (!m.bag_start) {
+    axpy(1.f, m.syn0 + int64_t(word) * dim, sum, dim);
+    return 1;
+  }
+  for (int64_t r = m.bag_start[word]; r < m.bag_start[word + 1]; ++r)
+    axpy(1.f, m.syn0 + int64_t(m.bag_rows[r]) * dim, sum, dim);
+  return m.bag_start[word + 1] - m.bag_start[word];
+}
+
+// Every row of `word`'s bag takes the whole error g, as in fastText (Model::update) and gensim.
+inline void update_bag(const Model& m, int32_t word, const float* g, int64_t dim) {
+  if (!m.bag_start) {
+    axpy(1.f, g, m.syn0 + int64_t(word) * dim, dim);
+    return;
+  }
+  for (int64_t r = m.bag_start[word]; r < m.bag_start[word + 1]; ++r)
+    axpy(1.f, g, m.syn0 + int64_t(m.bag_rows[r]) * dim, dim);
+}
 
 // One thread's scratch space and running totals.
 struct Worker {
@@ -161,31 +186,41 @@ inline void train_sentence(const Model& m, const Options& o, Worker& w, AlphaAt 
     if (hi == lo) continue;  // no context word
     const int32_t word = w.sen[pos];
     if (o.sg) {
-      // Skip-gram: each context word's vector predicts the centre word.
+      // Skip-gram: each context word's vector predicts the centre word; a word of one row is
+      // read in place, a bag's mean is gathered in neu1.
       for (int64_t c = lo; c <= hi; ++c) {
         if (c == pos) continue;
-        float* h = m.syn0 + int64_t(w.sen[c]) * dim;
+        const int32_t context = w.sen[c];
+        const float* h = m.syn0 + int64_t(context) * dim;
+        if (m.bag_start) {
+          std::fill(w.neu1.begin(), w.neu1.end(), 0.f);
+          const float inv = 1.f / static_cast<float>(add_bag(m, context, w.neu1.data(), dim));
+          for (int64_t i = 0; i < dim; ++i) w.neu1[i] *= inv;
+          h = w.neu1.data();
+        }
         draw_noise(m, o, w, word);
         std::fill(w.neu1e.begin(), w.neu1e.end(), 0.f);
         predict(m, o, w, word, h, alpha);
-        axpy(1.f, w.neu1e.data(), h, dim);
+        update_bag(m, context, w.neu1e.data(), dim);
       }
       continue;
     }
-    // CBOW: the mean (or sum) of the context vectors predicts the centre word, and every context
-    // word receives the full error, as in word2vec.c.
+    // CBOW: the mean (or sum) of the context words' rows predicts the centre word, and every row
+    // receives the full error, as in word2vec.c; with bags the mean is over all their rows, as
+    // fastText's (Model::computeHidden) and gensim's are.
     draw_noise(m, o, w, word);
     std::fill(w.neu1.begin(), w.neu1.end(), 0.f);
     std::fill(w.neu1e.begin(), w.neu1e.end(), 0.f);
+    int64_t rows = 0;
     for (int64_t c = lo; c <= hi; ++c)
-      if (c != pos) axpy(1.f, m.syn0 + int64_t(w.sen[c]) * dim, w.neu1.data(), dim);
+      if (c != pos) rows += add_bag(m, w.sen[c], w.neu1.data(), dim);
     if (o.cbow_mean) {
-      const float inv = 1.f / static_cast<float>(hi - lo);
+      const float inv = 1.f / static_cast<float>(rows);
       for (int64_t i = 0; i < dim; ++i) w.neu1[i] *= inv;
     }
     predict(m, o, w, word, w.neu1.data(), alpha);
     for (int64_t c = lo; c <= hi; ++c)
-      if (c != pos) axpy(1.f, w.neu1e.data(), m.syn0 + int64_t(w.sen[c]) * dim, dim);
+      if (c != pos) update_bag(m, w.sen[c], w.neu1e.data(), dim);
   }
 }
 
@@ -210,10 +245,14 @@ std::tuple<double, int64_t> train(
     torch::Tensor noise_alias, torch::Tensor code,
     torch::Tensor point, torch::Tensor path, int64_t window, int64_t negative, bool hs, bool sg,
     bool cbow_mean, bool shrink_windows, double alpha_start, double alpha_end, double words_done,
-    double total_words, int64_t seed, int64_t workers, torch::Tensor touched) {
+    double total_words, int64_t seed, int64_t workers, torch::Tensor touched,
+    torch::Tensor bag_rows, torch::Tensor bag_start) {
   TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32 && syn0.dim() == 2,
-              "syn0: a contiguous float32 (V, D) table");
-  const int64_t rows = syn0.size(0), dim = syn0.size(1);
+              "syn0: a contiguous float32 (V, D) table, or (V + buckets, D) with bags");
+  const bool bags = bag_start.numel() > 0;
+  // Word rows: syn0 holds the n-gram buckets' rows after them when words are bags.
+  const int64_t rows = bags ? bag_start.numel() - 1 : syn0.size(0), dim = syn0.size(1);
+  TORCH_CHECK(rows <= syn0.size(0), "bag_start: one offset per word, and one more");
   TORCH_CHECK(ids.scalar_type() == torch::kInt32 && starts.scalar_type() == torch::kInt64 &&
                   ids.is_contiguous() && starts.is_contiguous(),
               "ids: contiguous int32, starts: contiguous int64");
@@ -229,6 +268,18 @@ std::tuple<double, int64_t> train(
   m.syn1neg = rows_or_null(syn1neg, rows, dim, negative > 0, "syn1neg");
   m.syn1 = rows_or_null(syn1, rows, dim, hs, "syn1");
   m.keep = keep_prob.data_ptr<float>();
+  if (bags) {
+    TORCH_CHECK(bag_rows.scalar_type() == torch::kInt32 && bag_start.scalar_type() == torch::kInt64 &&
+                    bag_rows.is_contiguous() && bag_start.is_contiguous() &&
+                    bag_start[-1].item<int64_t>() == bag_rows.numel(),
+                "bag_rows: contiguous int32, bag_start: contiguous int64 offsets into it");
+    m.bag_rows = bag_rows.data_ptr<int32_t>();
+    m.bag_start = bag_start.data_ptr<int64_t>();
+    const int32_t* r = m.bag_rows;
+    TORCH_CHECK(std::all_of(r, r + bag_rows.numel(),
+                            [&](int32_t x) { return x >= 0 && x < syn0.size(0); }),
+                "bag_rows: every row inside syn0");
+  }
   if (negative > 0) {
     TORCH_CHECK(noise_prob.scalar_type() == torch::kFloat32 && noise_prob.is_contiguous() &&
                     noise_alias.scalar_type() == torch::kInt32 && noise_alias.is_contiguous() &&
@@ -396,5 +447,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("path"), py::kw_only(), py::arg("window"), py::arg("negative"), py::arg("hs"),
         py::arg("sg"), py::arg("cbow_mean"), py::arg("shrink_windows"), py::arg("alpha_start"),
         py::arg("alpha_end"), py::arg("words_done"), py::arg("total_words"), py::arg("seed"),
-        py::arg("workers"), py::arg("touched"), py::call_guard<py::gil_scoped_release>());
+        py::arg("workers"), py::arg("touched"), py::arg("bag_rows"), py::arg("bag_start"),
+        py::call_guard<py::gil_scoped_release>());
 }
