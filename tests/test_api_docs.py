@@ -10,13 +10,15 @@ from w2v.corpus import readers as corpus
 from w2v.corpus.vocab import Vocab
 from w2v.training.batches import CBOWDataset
 from w2v.training.model import CBOW
-from w2v.training.word2vec import Word2Vec
+from w2v.training.word2vec import FastText, Word2Vec
 from w2v.vectors import formats
-from w2v.vectors.keyedvectors import KeyedVectors
+from w2v.vectors.fasttext_bin import load_facebook_vectors
+from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
 
-CLASSES = [Word2Vec, KeyedVectors, Vocab, corpus.LineSentence, corpus.Text8Corpus,
-           corpus.PathLineSentences, CBOW, CBOWDataset]
-FUNCTIONS = [datasets.find, datasets.fetch, formats.load_vectors, formats.save_vectors]
+CLASSES = [Word2Vec, FastText, KeyedVectors, FastTextKeyedVectors, Vocab, corpus.LineSentence,
+           corpus.Text8Corpus, corpus.PathLineSentences, CBOW, CBOWDataset]
+FUNCTIONS = [datasets.find, datasets.fetch, formats.load_vectors, formats.save_vectors,
+             load_facebook_vectors]
 
 
 def public_members(cls: type) -> dict[str, object]:

@@ -26,6 +26,17 @@ def test_train_writes_vectors_model_and_vocab(capsys, alice, tmp_path):
     assert list(tmp_path.iterdir()) and not list(tmp_path.glob("*.tmp"))
 
 
+def test_subword_vectors_answer_words_never_seen(capsys, alice, tmp_path):
+    out = tmp_path / "ft.w2v"
+    code, _, err = run(capsys, "train", alice, "-o", out, "--subwords", "--bucket", "20000",
+                       "--tokenize", "--lowercase", "--epochs", "3", "--vector-size", "20",
+                       "--min-count", "3", "--quiet")
+    assert code == 0, err
+    code, stdout, err = run(capsys, "similar", out, "rabbitt", "--topn", "5")
+    assert code == 0, err
+    assert "rabbit" in stdout.split()
+
+
 def test_train_reads_a_fixed_vocabulary(capsys, alice, tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("alice 10\nqueen 5\nrabbit 4\n")
@@ -50,6 +61,9 @@ def test_train_reads_a_fixed_vocabulary(capsys, alice, tmp_path):
                                                         "choose another"]),
     ("tiny.txt", ["--checkpoint-every", "-1"], ["checkpoint_every=-1"]),
     ("tiny.txt", ["--sync-words", "-1"], ["sync_words=-1"]),
+    ("tiny.txt", ["--subwords", "--min-n", "5", "--max-n", "3"], ["min_n=5, max_n=3"]),
+    ("tiny.txt", ["--subwords", "--bucket", "0"], ["bucket=0"]),
+    ("tiny.txt", ["--subwords", "--update", "batched"], ["subwords", "update='batched'"]),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, corpus, flags, fragments):
     (tmp_path / "empty.txt").write_text("  \n\n")

@@ -7,11 +7,12 @@ trains the tables with torch; `w2v.apps` holds the command line, the explorer an
 """
 
 from w2v.errors import W2VError
+from w2v.vectors.fasttext_bin import load_facebook_vectors
 from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
 
 __version__ = "0.1.0"
 __all__ = ["FastText", "FastTextKeyedVectors", "KeyedVectors", "W2VError", "Word2Vec",
-           "__version__"]
+           "__version__", "load_facebook_vectors"]
 
 
 def __getattr__(name):

@@ -139,16 +139,16 @@ class Explorer:
         """`word` (first) and its `topn` neighbours placed in 2-D by PCA of their unit vectors."""
         self._check_known([word])
         pairs = [(word, 1.0), *self.kv.most_similar(positive=[word], topn=topn)]
-        rows = [self.kv.key_to_index[w] for w, _ in pairs]
-        # Only these rows are normalised: the whole normalised matrix can be gigabytes.
-        unit = self.kv.vectors[rows] / self.kv.norms[rows, np.newaxis]
+        # Only these rows are normalised: the whole normalised matrix can be gigabytes. A word
+        # outside the vocabulary (subword vectors) has its vector built from its n-grams.
+        unit = np.vstack([self.kv.get_vector(w, norm=True) for w, _ in pairs])
         coords, explained = pca_2d(unit)
         points = [{"word": w, "x": float(x), "y": float(y), "similarity": float(sim)}
                   for (w, sim), (x, y) in zip(pairs, coords, strict=True)]
         return {"word": word, "points": points, "explained": explained.tolist()}
 
     def _check_known(self, words: list[str]) -> None:
-        missing = [w for w in dict.fromkeys(words) if w not in self.kv.key_to_index]
+        missing = [w for w in dict.fromkeys(words) if w not in self.kv]  # subwords: any string
         if not missing:
             return
         names = ", ".join(_quote(w) for w in missing)

@@ -90,14 +90,19 @@ class CBOW(nn.Module):
         self.cbow_mean = bool(cbow_mean)
         self.num_words = num_words
         self.buckets = buckets  # n-gram rows after the words' in in_embed (subwords), or 0
-        # syn0: the word vectors, then with subwords the n-grams' (fastText's input matrix)
-        self.in_embed = nn.Embedding(num_words + buckets, dim, sparse=sparse)
+        gen = generator or torch.Generator().manual_seed(1)
+        width = SUBWORD_INIT_WIDTH if buckets else 1.0
+        # syn0: the word vectors, then with subwords the n-grams' (fastText's input matrix),
+        # made in place: 2M buckets x 300 floats are 2.4 GB, which nn.Embedding's own random
+        # start and a temporary would each allocate again.
+        syn0 = torch.empty(num_words + buckets, dim)
+        with torch.no_grad():
+            syn0[:num_words] = init_input_vectors(num_words, dim, gen, width)
+            syn0[num_words:].uniform_(-0.5 * width / dim, 0.5 * width / dim, generator=gen)
+        self.in_embed = nn.Embedding(num_words + buckets, dim, sparse=sparse, _weight=syn0)
         self.out_embed = nn.Embedding(num_words, dim, sparse=sparse)  # syn1neg
         self.hs_embed = nn.Embedding(num_words, dim) if hs else None  # syn1
         with torch.no_grad():
-            gen = generator or torch.Generator().manual_seed(1)
-            width = SUBWORD_INIT_WIDTH if buckets else 1.0
-            self.in_embed.weight.copy_(init_input_vectors(num_words + buckets, dim, gen, width))
             self.out_embed.weight.zero_()
             if self.hs_embed is not None:
                 self.hs_embed.weight.zero_()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from w2v.errors import W2VError
 from w2v.vectors.checks import rows_to_read
+from w2v.vectors.fasttext_bin import is_fasttext_bin, load_facebook_vectors
 from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors, load_native
 from w2v.vectors.native import (
     NATIVE_MAX_HEADER,
@@ -22,7 +23,7 @@ __all__ = ["FORMATS", "NATIVE_METADATA", "SUFFIX_FORMATS", "detect_format", "for
            "load_vectors", "read_native", "read_word2vec", "save_vectors",
            "write_native", "write_word2vec"]
 
-FORMATS = ("native", "binary", "text")
+FORMATS = ("native", "binary", "text", "fasttext")  # fastText's .bin models: read only
 SUFFIX_FORMATS = {
     ".bin": "binary",
     ".txt": "text",
@@ -48,14 +49,17 @@ def _looks_native(path, head: bytes) -> bool:
 
 
 def detect_format(path) -> str:
-    """Tell "native", "binary" or "text" from the file's first bytes.
+    """Tell "native", "binary", "text" or "fasttext" from the file's first bytes.
 
-    Native if it starts with a safetensors header; otherwise word2vec, text when the first
+    Native if it starts with a safetensors header, fasttext if with fastText's magic number
+    (a model file, `cc.en.300.bin`); otherwise word2vec, text when the first
     record is a word and D numbers on one line, binary when it is not.
     """
     head = read_head(path, 4096)
     if _looks_native(path, head):
         return "native"
+    if is_fasttext_bin(head):
+        return "fasttext"
     _, dim, start = parse_header(head, path)
     # Widest text record: a long word and D values in "%lf" spelling (up to ~48 characters).
     head = read_head(path, min(start + 4096 + 64 * dim, _DETECT_MAX_BYTES))
@@ -108,21 +112,28 @@ def load_vectors(
     """Load a KeyedVectors from any of the three formats; detect the format when None.
 
     `limit` and `unicode_errors` apply to word2vec files (limit also slices a native file);
-    `mmap` to native files.
+    `mmap` to native files. A fastText model gives FastTextKeyedVectors, its n-gram rows mapped.
     """
     fmt = _check_format(format) if format is not None else detect_format(path)
+    if fmt == "fasttext":
+        kv = load_facebook_vectors(path)
+        rows = rows_to_read(len(kv), limit)
+        return kv if rows == len(kv) else _first_rows(kv, rows)
     if fmt == "native":
         kv = load_native(path, mmap)
         rows = rows_to_read(len(kv), limit)
-        if rows < len(kv):
-            counts = None if kv.counts is None else kv.counts[:rows]
-            if isinstance(kv, FastTextKeyedVectors):
-                return FastTextKeyedVectors(kv.index_to_key[:rows], kv.vectors[:rows],
-                                            kv.vectors_ngrams, kv.min_n, kv.max_n, counts)
-            return KeyedVectors(kv.index_to_key[:rows], kv.vectors[:rows], counts)
-        return kv
+        return kv if rows == len(kv) else _first_rows(kv, rows)
     words, vectors = read_word2vec(path, fmt == "binary", limit, unicode_errors)
     return KeyedVectors(words, vectors)
+
+
+def _first_rows(kv: KeyedVectors, rows: int) -> KeyedVectors:
+    """The first `rows` words of `kv` (a subword model keeps all its n-gram rows)."""
+    counts = None if kv.counts is None else kv.counts[:rows]
+    if isinstance(kv, FastTextKeyedVectors):
+        return FastTextKeyedVectors(kv.index_to_key[:rows], kv.vectors[:rows], kv.vectors_ngrams,
+                                    kv.min_n, kv.max_n, counts)
+    return KeyedVectors(kv.index_to_key[:rows], kv.vectors[:rows], counts)
 
 
 def save_vectors(kv, path, format: str | None = None) -> None:
@@ -131,6 +142,9 @@ def save_vectors(kv, path, format: str | None = None) -> None:
     When format is None it comes from the file's suffix (see format_from_suffix).
     """
     fmt = _check_format(format) if format is not None else format_from_suffix(path)
+    if fmt == "fasttext":
+        raise W2VError(f"cannot write {path} as a fastText .bin model: w2v reads them only; save "
+                       "as .w2v (w2v's native file keeps the n-gram vectors) or .vec (words only)")
     if fmt == "native":
         kv.save(path)
     else:

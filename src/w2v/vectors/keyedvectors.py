@@ -483,6 +483,7 @@ class FastTextKeyedVectors(KeyedVectors):
 
     @property
     def bucket(self) -> int:
+        """Number of hash buckets the n-grams share: the rows of `vectors_ngrams`."""
         return len(self.vectors_ngrams)
 
     def __contains__(self, key) -> bool:
