@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from w2v import __version__
-from w2v.apps import datasets, train_command
+from w2v.apps import datasets, phrases_command, train_command
 from w2v.apps.arguments import image_path, positive_int
 from w2v.apps.ctool import c_tool_argv, is_c_tool_argv
 from w2v.errors import W2VError
@@ -348,6 +348,7 @@ COMMANDS: dict[
     "export": (_add_export, _export),
     "plot": (_add_plot, _plot),
     "train": (train_command.add_train, train_command.run),
+    "phrases": (phrases_command.add_phrases, phrases_command.run),
 }
 
 
