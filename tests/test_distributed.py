@@ -86,11 +86,12 @@ def moby(novels):
 
 
 # The defaults (bfloat16 changes, rare rows every 4th round), every row in float32 every round,
-# the sums applied a round late, and the batched path, which marks its own output rows.
+# the sums applied a round late, the batched path, which marks its own output rows, and
+# subword vectors, whose n-gram rows are exchanged as the words' are.
 @pytest.mark.parametrize("options", [{}, {"sync_dtype": "float32", "sync_rare_every": 1},
                                      {"sync_overlap": True},
                                      {"sync_overlap": True, "sync_rare_every": 1},
-                                     {"update": "batched"}])
+                                     {"update": "batched"}, {"subwords": True, "bucket": 20000}])
 def test_two_ranks_finish_agree_and_learn(moby, tmp_path, options):
     settings = {**SETTINGS, **options}
     ranks = _start_ranks(moby, tmp_path, settings)
@@ -162,13 +163,13 @@ def test_exchange_combines_every_ranks_changes(monkeypatch, dtype):
     def all_reduce(tensor, op=None):
         sent.append(tensor.dtype)
         if tensor.dtype == torch.uint8:  # the changed-rows mask: a byte a row
-            tensor += torch.stack([(theirs != base).any(1)]).to(torch.int32)
+            tensor += (theirs != base).any(1).to(torch.uint8)  # the tables' masks, joined
             others["mask"] = tensor.clone()
             return
         if tensor.dtype == torch.float64:  # loss, examples, stop
             tensor += torch.tensor([1.0, 10.0, 0.0, 0.0], dtype=torch.float64)
             return
-        rows = others["mask"][0].bool().nonzero().squeeze(1)
+        rows = others["mask"].bool().nonzero().squeeze(1)
         x = torch.from_numpy(their_exposure)[rows]
         if len(sent) == 3:  # the changes of the rows changed anywhere
             tensor += (theirs[rows] - base[rows]).to(tensor.dtype)
@@ -197,7 +198,7 @@ def test_rare_rows_wait_for_every_kth_exchange_and_then_go_with_all_they_gathere
     monkeypatch.setattr(dist, "all_reduce", lambda tensor, op=None: sent.append(tensor.clone()))
     table = torch.zeros(3, 2)
     sync = TableSync([table], timeout_seconds=1.0)
-    sync.tier(np.array([True, False, False]), rare_every=2)
+    sync.tier([np.array([True, False, False])], rare_every=2)
     exposure = np.array([1.0, 0.5, 0.0], dtype=np.float32)
     for round_ in (1, 2):
         sent.clear()
@@ -206,10 +207,10 @@ def test_rare_rows_wait_for_every_kth_exchange_and_then_go_with_all_they_gathere
         sync.exchange(1.0, 1, False, [exposure], [torch.tensor([True, True, False])])
         mask, _, changes, moved = sent
         if round_ == 1:
-            assert mask[0].tolist() == [1, 0, 0] and changes.tolist() == [[1.0, 1.0]]
+            assert mask.tolist() == [1, 0, 0] and changes.tolist() == [[1.0, 1.0]]
             assert sync.base[0][1].tolist() == [0.0, 0.0]  # held back
         else:
-            assert mask[0].tolist() == [1, 1, 0]
+            assert mask.tolist() == [1, 1, 0]
             assert changes.tolist() == [[1.0, 1.0], [2.0, 2.0]]  # two rounds' change
             assert moved[1, 1] == pytest.approx(1.0)  # and two rounds' exposure
             assert sync.base[0][1].tolist() == [2.0, 2.0]

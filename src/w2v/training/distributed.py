@@ -179,19 +179,27 @@ SATURATION = 0.05
 
 def expected_updates(ids: np.ndarray, keep: np.ndarray, noise: np.ndarray, window: int,
                      negative: int, sg: bool, alpha: float,
-                     tree: tuple[np.ndarray, np.ndarray] | None = None) -> list[np.ndarray]:
+                     tree: tuple[np.ndarray, np.ndarray] | None = None,
+                     bags: tuple[np.ndarray, np.ndarray, int] | None = None) -> list[np.ndarray]:
     """Each table's exposure x = c n per row (input, output, and Huffman nodes with `tree` =
     (point, path)) for a chunk `ids`: n the updates that training it makes to the row,
     expected from its words (kept at `keep`), their windows (2 b context words, b uniform in
     1..window: window + 1 on average) and the noise words (`noise`, each word's share of the
     draws), and c = SATURATION * alpha the share of the way to its target that one update
     moves a row, with alpha the call's starting rate (the decaying one would call rows fresh
-    late in training, and the sum overshoot there: the loss rose in the last epoch)."""
+    late in training, and the sum overshoot there: the loss rose in the last epoch). With
+    `bags` (rows, starts: `vectors.ngrams.bags`, and the input table's rows), a word's use
+    updates every row of its bag, and the input exposure covers the n-gram rows too."""
     kept = np.bincount(ids, minlength=len(keep)) * keep  # (V,) expected kept occurrences
     uses = kept * (window + 1)  # as a context word (CBOW) or a pair's context (skip-gram)
     targets = uses if sg else kept  # predictions of each word
     c = SATURATION * alpha
-    exposure = [c * uses, c * (targets + negative * targets.sum() * noise)]
+    inputs = uses
+    if bags is not None:
+        rows, starts, table_rows = bags
+        inputs = np.bincount(rows, weights=np.repeat(uses, np.diff(starts)),
+                             minlength=table_rows)
+    exposure = [c * inputs, c * (targets + negative * targets.sum() * noise)]
     if tree is not None:
         point, path = tree
         nodes = np.bincount(point, weights=np.repeat(targets, np.diff(path)),
@@ -243,7 +251,7 @@ class TableSync:
         self.rank, self.world = rank(), world()
         self.base = [t.detach().clone() for t in tables]
         self.timeout = timeout_seconds
-        self.hot = torch.ones(0, dtype=torch.bool)  # (V,): rows exchanged every round
+        self.hot: list[torch.Tensor] = []  # per word table, the rows exchanged every round
         self.rare_every = 1
         self.rounds = 0
         self.held: list[torch.Tensor] = []  # per word table: rare rows touched, not yet sent
@@ -252,16 +260,15 @@ class TableSync:
         self.rows_sent = 0
         self.seconds = 0.0  # spent in exchanges, waiting for slower ranks included
 
-    def tier(self, hot: np.ndarray, rare_every: int) -> None:
-        """Ji et al.'s tiered schedule (2016): the rows of the `hot` words (bool (V,)) are
-        exchanged every round, the others every `rare_every` rounds, their changes and
-        exposures gathered meanwhile, so that a rare row moves as far as if it had been sent
-        each round. Only the word tables (input and output vectors) are tiered: the tree's rows
-        are nodes, not words."""
-        self.hot, self.rare_every = torch.from_numpy(hot), rare_every
-        words = [t for t in self.tables if len(t) == len(hot)][:2]
-        self.held = [torch.zeros(len(t), dtype=torch.bool) for t in words]
-        self.held_exposure = [np.zeros(len(t), dtype=np.float32) for t in words]
+    def tier(self, hot: list[np.ndarray], rare_every: int) -> None:
+        """Ji et al.'s tiered schedule (2016): the `hot` rows of the first tables (bool, one
+        mask per table: the input vectors, with subwords their n-gram rows too, and the output
+        vectors) are exchanged every round, the others every `rare_every` rounds, their changes
+        and exposures gathered meanwhile, so that a rare row moves as far as if it had been
+        sent each round. The tree's rows are nodes, not words: they are not tiered."""
+        self.hot, self.rare_every = [torch.from_numpy(h) for h in hot], rare_every
+        self.held = [torch.zeros(len(h), dtype=torch.bool) for h in hot]
+        self.held_exposure = [np.zeros(len(h), dtype=np.float32) for h in hot]
 
     def flush(self) -> None:
         """Every rank at an epoch's end or before a checkpoint: the sums still travelling
@@ -306,10 +313,10 @@ class TableSync:
         # A rank that trained nothing this round may still hold rare rows' exposure.
         exposure = ([np.zeros(len(t), dtype=np.float32) for t in self.tables]
                     if exposure is None else list(exposure))
-        hot_rows = self.hot.numpy()
         for t, held in enumerate(self.held):
-            hot = self.hot.to(touched[t].device)
-            held |= touched[t].cpu() & ~self.hot
+            hot_rows = self.hot[t].numpy()
+            hot = self.hot[t].to(touched[t].device)
+            held |= touched[t].cpu() & ~self.hot[t]
             self.held_exposure[t] += np.where(hot_rows, 0, exposure[t])
             if due:
                 touched[t] = (touched[t] & hot) | held.to(touched[t].device)
@@ -335,14 +342,16 @@ class TableSync:
         if self.rare_every > 1:
             touched, exposure = self._tiered(touched, exposure)
         # One byte a row while the count of ranks fits in it: a quarter of int32's traffic.
-        mask = torch.stack(touched).to(torch.uint8 if self.world < 256 else torch.int32)
+        # One mask for all tables, whose lengths differ with subwords (the n-gram rows).
+        mask = torch.cat(touched).to(torch.uint8 if self.world < 256 else torch.int32)
         totals = torch.tensor([loss, float(examples), float(stop), float(save)],
                               dtype=torch.float64,
                               device=mask.device)
         self._reduce(mask, "exchanging changed rows")
         self._reduce(totals, "exchanging changed rows")
         self.bytes_sent += mask.numel() * mask.element_size() + totals.numel() * 8
-        for t, (table, base, ranks) in enumerate(zip(self.tables, self.base, mask, strict=True)):
+        masks = torch.split(mask, [len(t) for t in self.tables])
+        for t, (table, base, ranks) in enumerate(zip(self.tables, self.base, masks, strict=True)):
             index = ranks.nonzero().squeeze(1)  # (R,)
             if len(index) == 0:
                 continue

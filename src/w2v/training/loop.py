@@ -210,8 +210,13 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
             else chunk_words(len(corpus), MAX_CHUNK_WORDS if walkers else CHUNK_TOKENS))
     counts = vocab.counts.astype(np.float64)
     if sync is not None and config.sync_rare_every > 1:
-        # A word is hot when a round of every rank's chunks is expected to hold it at least once.
-        sync.tier(counts * (size * sync.world) / max(len(corpus), 1) >= 1, config.sync_rare_every)
+        # A row is hot when a round of every rank's chunks is expected to hold it at least once:
+        # a word, or with subwords an n-gram, by the counts of the words whose bags hold it.
+        per_round = (size * sync.world) / max(len(corpus), 1)
+        inputs = (np.bincount(bag[0], weights=np.repeat(counts, np.diff(bag[1])),
+                              minlength=len(vocab) + config.bucket)
+                  if config.subwords else counts)
+        sync.tier([inputs * per_round >= 1, counts * per_round >= 1], config.sync_rare_every)
     code_length = (float(np.diff(tree[2]) @ counts / counts.sum()) if config.hs else 0.0)
     return Plan(config, update, sampling,
                 config.alpha if start_alpha is None else start_alpha,
@@ -256,7 +261,7 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
     syn1 = model.hs_embed.weight.data if model.hs_embed is not None else torch.empty(0)
     threads = local_threads(c.workers)
     # In a job the kernel marks the output rows its noise words touch: only those are sent.
-    touched = torch.zeros(len(syn0) if sync is not None else 0, dtype=torch.uint8)
+    touched = torch.zeros(len(syn1neg) if sync is not None else 0, dtype=torch.uint8)
     for epoch in range(state.position.epoch, c.epochs):
         for chunk in pending_chunks(corpus, plan, state.position):
             t0 = time.perf_counter()
@@ -292,7 +297,7 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
     c, s = plan.config, plan.sampling
     syn0, syn1neg = model.in_embed.weight.data, model.out_embed.weight.data
     # In a job the kernel marks the output rows it changes, as the CPU kernel does.
-    touched = torch.zeros(len(syn0) if sync is not None else 0, dtype=torch.uint8,
+    touched = torch.zeros(len(syn1neg) if sync is not None else 0, dtype=torch.uint8,
                           device=syn0.device)
     for epoch in range(state.position.epoch, c.epochs):
         chunks = pending_chunks(corpus, plan, state.position)
@@ -466,7 +471,9 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
         exposure = (None if chunk.ids is None else expected_updates(
             chunk.ids, plan.keep, plan.noise_share, plan.config.window, plan.config.negative,
             bool(plan.config.sg), plan.alpha_start,
-            (plan.sampling.point.numpy(), plan.sampling.path.numpy()) if plan.config.hs else None))
+            (plan.sampling.point.numpy(), plan.sampling.path.numpy()) if plan.config.hs else None,
+            (plan.sampling.bag_rows.numpy(), plan.sampling.bag_start.numpy(),
+             len(plan.keep) + plan.config.bucket) if plan.config.subwords else None))
         rows = None
         if touched is not None:
             rows = ([torch.from_numpy(x > 0).to(touched.device) for x in exposure]

@@ -292,10 +292,6 @@ class Word2Vec:
         vocab, model = self._built()
         corpus = self._encoded()
         sync = None
-        if config.subwords and distributed.world_from_env() > 1:
-            raise W2VError("subwords=True (fastText's model) trains in one process for now, "
-                           "not in a torchrun job: its n-gram rows are not exchanged between "
-                           "ranks; run it without torchrun")
         if self._join_group():
             run = {**run, "world": distributed.world()}
             sync = distributed.TableSync([p.data for p in model.parameters()],
