@@ -15,7 +15,8 @@ warm-up launch off the clock):
    program: fewer programs as it grows);
 4. five epochs of CBOW at the fastest segment length, scored (analogy questions-words 30k,
    WordSim-353, SimLex-999);
-5. one epoch of the batched path at batch 16,384 and 65,536.
+5. one epoch of the batched path at batch 16,384 and 65,536;
+6. one epoch of fastText's subword CBOW through the fused kernel (2M buckets).
 Words/s counts raw corpus words. Writes the results as JSON to --out and prints a table.
 """
 
@@ -142,6 +143,11 @@ def main() -> None:
         r = run(1, update="batched", batch_size=size)
         r.pop("model")
         result["runs"][f"batched {size:,}"] = r
+    # fastText's model (issue 16): a word is a bag of rows, the CPU kernel's 2-thread figures
+    # are in BENCHMARKS.md ("Subword vectors against gensim's FastText").
+    r = run(1, update="fused", subwords=True)
+    r.pop("model")
+    result["runs"][f"fused FastText CBOW, segment {best}, 1 epoch"] = r
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"\n{result['device']}, torch {result['torch']}, triton {result['triton']}; "
           f"equal to the reference: {result['equal_to_reference']}")

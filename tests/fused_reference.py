@@ -23,8 +23,13 @@ def draw(key: int, position: int, stream: int) -> int:
 
 
 def reference(syn0, syn1, ids, sentence, keep_prob, noise_prob, noise_alias, *, window, negative,
-              sg, cbow_mean, shrink_windows, alpha_start, alpha_end, words_done, total_words, seed):
-    """The kernel's loop, one word after another, in numpy: returns (loss, examples)."""
+              sg, cbow_mean, shrink_windows, alpha_start, alpha_end, words_done, total_words, seed,
+              bags=None):
+    """The kernel's loop, one word after another, in numpy: returns (loss, examples). With
+    `bags` (rows, starts), each word's input is the mean of its rows, each taking the error."""
+
+    def rows(w):
+        return [w] if bags is None else [int(r) for r in bags[0][bags[1][w]:bags[1][w + 1]]]
     key = fused.chunk_key(seed)
     u = np.array([(draw(key, i, 0) >> 8) * (1.0 / 16777216.0) for i in range(len(ids))],
                  dtype=np.float32)
@@ -70,21 +75,23 @@ def reference(syn0, syn1, ids, sentence, keep_prob, noise_prob, noise_alias, *, 
         if sg:
             for slot in slots:
                 ctx = tok[p + slot - window]
-                h = syn0[ctx].copy()
+                h = sum(syn0[r] for r in rows(ctx)) / np.float32(len(rows(ctx)))
                 err = learn(h, word, True, alpha)
                 for d in range(negative):
                     err += learn(h, noise_word(p, 2 + slot * negative + d, word), False, alpha)
-                syn0[ctx] += err
+                for r in rows(ctx):
+                    syn0[r] += err
                 examples += 1
         elif slots:
-            h = sum(syn0[tok[p + slot - window]] for slot in slots)
+            used = [r for slot in slots for r in rows(tok[p + slot - window])]
+            h = sum(syn0[r] for r in used)
             if cbow_mean:
-                h = h / np.float32(len(slots))
+                h = h / np.float32(len(used))
             err = learn(h, word, True, alpha)
             for d in range(negative):
                 err += learn(h, noise_word(p, 2 + d, word), False, alpha)
-            for slot in slots:
-                syn0[tok[p + slot - window]] += err
+            for r in used:
+                syn0[r] += err
             examples += 1
     return loss, examples
 

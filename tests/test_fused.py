@@ -34,6 +34,32 @@ def test_one_program_repeats_the_reference(sg, cbow_mean, shrink):
     np.testing.assert_allclose(t1.numpy(), ref1, atol=1e-5)
 
 
+@pytest.mark.parametrize("sg, cbow_mean", [(0, True), (0, False), (1, True)])
+def test_with_subwords_one_program_repeats_the_reference(sg, cbow_mean):
+    from w2v.vectors.ngrams import bags
+
+    ids, sentence, keep, prob, alias, _, syn1 = tiny()
+    words = [f"w{i}x" if i % 2 else f"word{i}" for i in range(len(keep))]
+    bag = bags(words, 2, 3, 9)  # nine buckets shared by twelve words
+    rng = np.random.default_rng(3)
+    syn0 = rng.uniform(-0.1, 0.1, (len(keep) + 9, syn1.shape[1])).astype(np.float32)
+    options = dict(window=3, negative=4, sg=bool(sg), cbow_mean=cbow_mean, shrink_windows=True,
+                   alpha_start=0.05, alpha_end=0.01, words_done=40.0, total_words=400.0,
+                   seed=99)
+    ref0, ref1 = syn0.copy(), syn1.copy()
+    ref_loss, ref_examples = reference(ref0, ref1, ids, sentence, keep, prob, alias,
+                                       bags=bag, **options)
+    t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)
+    loss, examples = fused.train_chunk(
+        t0, t1, torch.from_numpy(ids), torch.from_numpy(sentence), torch.from_numpy(keep),
+        torch.from_numpy(prob), torch.from_numpy(alias), segment=len(ids),
+        bag_rows=torch.from_numpy(bag[0]), bag_start=torch.from_numpy(bag[1]), **options)
+    assert int(examples) == ref_examples > 0
+    assert float(loss) == pytest.approx(ref_loss, rel=1e-4)
+    np.testing.assert_allclose(t0.numpy(), ref0, atol=1e-5)
+    np.testing.assert_allclose(t1.numpy(), ref1, atol=1e-5)
+
+
 @pytest.mark.parametrize("sg", [0, 1])
 def test_the_kernel_marks_every_output_row_it_changes(sg):
     # A torchrun job sends only the marked rows: a changed row left unmarked would leave the
@@ -92,6 +118,17 @@ def test_word2vec_trains_through_the_fused_loop():
     assert [h.examples for h in model.history] == [5 * (6 + 2 + 3)] * 2
     assert all(np.isfinite(h.loss) for h in model.history)
     assert model.history[1].loss < model.history[0].loss
+
+
+def test_fasttext_trains_through_the_fused_loop():
+    from w2v import FastText
+
+    sentences = [["the", "cat", "sat", "on", "the", "mat"], ["a", "dog"], ["the", "dogs"],
+                 ["the", "cats", "sat"]] * 5
+    model = FastText(sentences, update="fused", device="cpu", vector_size=8, window=2,
+                     negative=2, min_count=1, sample=0, epochs=2, bucket=50, seed=3)
+    assert model.history[1].loss < model.history[0].loss
+    assert np.isfinite(model.wv["kitten"]).all()
 
 
 def test_fused_refuses_the_cpu_outside_the_interpreter(monkeypatch):

@@ -194,10 +194,10 @@ class TrainConfig:
             _require(name, getattr(self, name), lambda v: v in (0, 1), "0 or 1")
         if self.subwords:
             check_subword_options(self.min_n, self.max_n, self.bucket)
-            if self.update in ("fused", "batched", "autograd"):
+            if self.update in ("batched", "autograd"):
                 raise W2VError(f"subwords=True (fastText's model) trains with the compiled CPU "
-                               f"kernel only, not update={self.update!r}: use update='auto' or "
-                               "'kernel'")
+                               f"kernel or the fused GPU kernel, not update={self.update!r}: "
+                               "use update='auto'")
         if self.hs and self.update in ("fused", "batched", "autograd"):
             raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel "
                            f"only, not update={self.update!r}: use update='auto' or 'kernel', "

@@ -129,8 +129,9 @@ class Plan:
     epoch_words: float  # in-vocabulary corpus words per epoch: the schedule counts these
     chunk_words: int  # words per chunk (per rank and round in a torchrun job)
     untrained_loss: float  # the loss per example before any training (model.untrained_loss)
-    keep: np.ndarray  # (V,) float64 keep probabilities, and ...
-    noise_share: np.ndarray  # (V,) ... each word's share of the noise draws, on the host
+    keep: np.ndarray  # (V,) float64 keep probabilities, ...
+    noise_share: np.ndarray  # (V,) each word's share of the noise draws, and ...
+    bags: tuple[np.ndarray, np.ndarray]  # ... Sampling's bags (empty without), on the host
     first_epoch: int = 0  # epochs of earlier train() calls, so that their draws differ
     rank: int = 0
     world: int = 1
@@ -202,7 +203,8 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
            else (np.empty(0, np.int32), np.empty(0, np.int64)))
     sampling = Sampling(keep.float().to(device) if walkers else keep.to(device),
                         prob.to(device), alias.to(device, torch.int32 if walkers else torch.int64),
-                        *map(torch.from_numpy, tree), *map(torch.from_numpy, bag))
+                        *map(torch.from_numpy, tree),
+                        *(torch.from_numpy(b).to(device) for b in bag))
     if not kernel and (config.workers or sync is not None):
         torch.set_num_threads(local_threads(config.workers))
     size = (sync_interval(config.sync_words, len(corpus), sync.world, len(vocab))
@@ -222,7 +224,7 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
                 config.alpha if start_alpha is None else start_alpha,
                 config.min_alpha if end_alpha is None else end_alpha,
                 float(len(corpus)), size, untrained_loss(config.negative, code_length),
-                keep.numpy(), noise_distribution(vocab.counts, config.ns_exponent),
+                keep.numpy(), noise_distribution(vocab.counts, config.ns_exponent), bag,
                 first_epoch, *((sync.rank, sync.world) if sync is not None else (0, 1)))
 
 
@@ -313,7 +315,9 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
                     words_done=chunk.done, total_words=plan.total_words,
                     seed=plan.seed(epoch, chunk.index),
-                    touched=touched if sync is not None else None)
+                    touched=touched if sync is not None else None,
+                    bag_rows=s.bag_rows if c.subwords else None,
+                    bag_start=s.bag_start if c.subwords else None)
                 loss, examples = float(loss_sum), int(count)
                 words = float(len(ids))
             stop = account(plan, state, chunk, loss, examples, words,
@@ -472,8 +476,7 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
             chunk.ids, plan.keep, plan.noise_share, plan.config.window, plan.config.negative,
             bool(plan.config.sg), plan.alpha_start,
             (plan.sampling.point.numpy(), plan.sampling.path.numpy()) if plan.config.hs else None,
-            (plan.sampling.bag_rows.numpy(), plan.sampling.bag_start.numpy(),
-             len(plan.keep) + plan.config.bucket) if plan.config.subwords else None))
+            (*plan.bags, len(plan.keep) + plan.config.bucket) if plan.config.subwords else None))
         rows = None
         if touched is not None:
             rows = ([torch.from_numpy(x > 0).to(touched.device) for x in exposure]

@@ -32,10 +32,9 @@ def resolve_update(update: str, device: torch.device, hs: bool = False,
         raise W2VError(f"hs=1 (hierarchical softmax) trains with the compiled CPU kernel only, "
                        f"not update={chosen!r}: use device='cpu' and update='auto' or 'kernel', "
                        "or negative sampling (hs=0)")
-    if subwords and chosen != "kernel":
+    if subwords and chosen not in ("kernel", "fused"):
         raise W2VError(f"subwords=True (fastText's model) trains with the compiled CPU kernel "
-                       f"only, not update={chosen!r}: use device='cpu' and update='auto' or "
-                       "'kernel'")
+                       f"or the fused GPU kernel, not update={chosen!r}: use update='auto'")
     return chosen
 
 

@@ -8,7 +8,9 @@ the dot products, word2vec.c's update with its ±6 rule, and the exact loss. Row
 place with atomic adds and no locks, so a program's update lands before its next word is read,
 as in word2vec.c; the staleness is that of the few thousand programs in flight, not of a batch.
 Negative sampling only: hierarchical softmax stays with the CPU kernel (its per-word paths of
-varying length would serialise a program on pointer chasing for little gain).
+varying length would serialise a program on pointer chasing for little gain). With subwords a
+word's input is the mean of its bag of rows, as in the CPU kernel: a loop over the bag where
+the plain model loads one row.
 
 Subsampling runs first, as its own small kernel over the chunk, and the kept words are packed
 with device-side scans, so a chunk needs no host synchronisation until its loss is read once at
@@ -124,10 +126,32 @@ def _learn(h, syn1neg, target, alpha, offs, dmask, touched, D: tl.constexpr,
 
 
 @triton.jit
+def _bag_sum(syn0, bag_rows, bag_start, word, offs, dmask, D: tl.constexpr,
+             BLOCK_D: tl.constexpr):
+    """The sum of `word`'s bag of rows (its own and its n-grams': fastText's input) and how
+    many rows it holds."""
+    lo = tl.load(bag_start + word)
+    hi = tl.load(bag_start + word + 1)
+    h = tl.zeros((BLOCK_D,), tl.float32)
+    for r in range(lo, hi):
+        row = tl.load(bag_rows + r).to(tl.int64)  # n-gram tables outgrow int32 offsets
+        h += tl.load(syn0 + row * D + offs, mask=dmask, other=0.0)
+    return h, (hi - lo).to(tl.float32)
+
+
+@triton.jit
+def _bag_update(syn0, bag_rows, bag_start, word, err, offs, dmask, D: tl.constexpr):
+    """Every row of `word`'s bag takes the whole error, as in fastText."""
+    for r in range(tl.load(bag_start + word), tl.load(bag_start + word + 1)):
+        row = tl.load(bag_rows + r).to(tl.int64)
+        tl.atomic_add(syn0 + row * D + offs, err, mask=dmask)
+
+
+@triton.jit
 def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, noise_size, varied,
                   key,
                   loss_out, examples_out, alpha_start, alpha_end, done, chunk_words, total,
-                  touched, MARK: tl.constexpr,
+                  touched, bag_rows, bag_start, MARK: tl.constexpr, BAGS: tl.constexpr,
                   D: tl.constexpr, BLOCK_D: tl.constexpr, WINDOW: tl.constexpr,
                   NEGATIVE: tl.constexpr, SG: tl.constexpr, MEAN: tl.constexpr,
                   SHRINK: tl.constexpr, SEGMENT: tl.constexpr, SLOTS: tl.constexpr):
@@ -156,7 +180,12 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                 c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
                 if ok:
                     ctx = tl.load(tok + c)
-                    h = tl.load(syn0 + ctx * D + offs, mask=dmask, other=0.0)
+                    if BAGS:
+                        h, rows = _bag_sum(syn0, bag_rows, bag_start, ctx, offs, dmask, D,
+                                           BLOCK_D)
+                        h = h / rows
+                    else:
+                        h = tl.load(syn0 + ctx * D + offs, mask=dmask, other=0.0)
                     err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True,
                                        MARK)
                     loss += part
@@ -167,8 +196,42 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                                          MARK)
                         err += e
                         loss += part
-                    tl.atomic_add(syn0 + ctx * D + offs, err, mask=dmask)
+                    if BAGS:
+                        _bag_update(syn0, bag_rows, bag_start, ctx, err, offs, dmask, D)
+                    else:
+                        tl.atomic_add(syn0 + ctx * D + offs, err, mask=dmask)
                     examples += 1
+        elif BAGS:
+            # CBOW over bags: the mean of all the context words' rows, each taking the error.
+            h = tl.zeros((BLOCK_D,), tl.float32)
+            rows = tl.full((), 0.0, tl.float32)
+            used = tl.full((), 0, tl.int32)
+            for slot in range(0, SLOTS):
+                c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
+                if ok:
+                    part, k = _bag_sum(syn0, bag_rows, bag_start, tl.load(tok + c), offs, dmask,
+                                       D, BLOCK_D)
+                    h += part
+                    rows += k
+                    used += 1
+            if used > 0:
+                if MEAN:
+                    h = h / rows
+                err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True, MARK)
+                loss += part
+                for d in range(NEGATIVE):
+                    t = _noise_word(noise_prob, noise_alias, noise_size, key, p, 2 + d, word,
+                                    varied)
+                    e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False,
+                                     MARK)
+                    err += e
+                    loss += part
+                for slot in range(0, SLOTS):
+                    c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
+                    if ok:
+                        _bag_update(syn0, bag_rows, bag_start, tl.load(tok + c), err, offs,
+                                    dmask, D)
+                examples += 1
         else:
             # CBOW: the mean (or sum) of the context vectors predicts the centre word, and every
             # context word receives the full error, as in word2vec.c. The whole window is one
@@ -207,15 +270,18 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
                 noise_alias: torch.Tensor, *,
                 window: int, negative: int, sg: bool, cbow_mean: bool, shrink_windows: bool,
                 alpha_start: float, alpha_end: float, words_done: float, total_words: float,
-                seed: int, segment: int | None = None,
-                touched: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                seed: int, segment: int | None = None, touched: torch.Tensor | None = None,
+                bag_rows: torch.Tensor | None = None,
+                bag_start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Train on one chunk: ids and sentence (N,) int32 on the tables' device, each raw word's
     id and sentence number; keep_prob and noise_prob (V,) float32 and noise_alias (V,) int32
     (the noise distribution's alias table) on that device too.
     Returns (loss sum, examples) as device tensors, not read back, so the caller decides when
     to wait for them. `segment`: kept words per program (default SEGMENT_WORDS). `touched`:
     (V,) uint8 on the device, set to 1 at every output row the chunk changes (a torchrun job's
-    exchange sends those rows)."""
+    exchange sends those rows). `bag_rows` (int32) and `bag_start` (V + 1, int64) on the
+    device: with subwords, each word's input rows (`vectors.ngrams.bags`) in syn0 (V + buckets
+    rows)."""
     device = syn0.device
     n = len(ids)
     if n == 0:
@@ -240,7 +306,9 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
         syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, len(noise_prob),
         len(noise_prob) > 1, key, loss, examples,
         alpha_start, alpha_end, words_done, float(n), max(total_words, 1.0),
-        touched if touched is not None else count, MARK=touched is not None,
+        touched if touched is not None else count,
+        bag_rows if bag_rows is not None else count, bag_start if bag_start is not None else count,
+        MARK=touched is not None, BAGS=bag_start is not None,
         D=dim, BLOCK_D=triton.next_power_of_2(dim), WINDOW=window, NEGATIVE=negative,
         SG=bool(sg), MEAN=bool(cbow_mean), SHRINK=bool(shrink_windows), SEGMENT=segment,
         SLOTS=triton.next_power_of_2(2 * window + 1))
