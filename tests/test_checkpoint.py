@@ -67,6 +67,19 @@ def test_signal_saves_then_resume_is_bit_identical(moby, reference, tmp_path):
     assert [h.epoch for h in resumed.history] == [1, 2, 3]
 
 
+def test_a_subword_model_resumes_bit_identical(moby, tmp_path):
+    """The checkpoint holds the n-gram rows too: fastText's input matrix comes back whole."""
+    settings = {**SETTINGS, "subwords": True, "bucket": 5000}
+    reference = Word2Vec(corpus_file=moby, **settings)
+    folder = tmp_path / "ck"
+    _stop_in_epoch_2(moby, folder, settings)
+    resumed = Word2Vec.resume(folder)
+    assert np.array_equal(resumed.model.in_embed.weight.detach().numpy(),
+                          reference.model.in_embed.weight.detach().numpy())
+    np.testing.assert_array_equal(resumed.wv["whalle"], reference.wv["whalle"])
+    assert resumed.epoch_losses == reference.epoch_losses
+
+
 def _stop_in_epoch_2(corpus, folder, settings) -> None:
     """Train with checkpoints until a SIGINT early in epoch 2 stops the run."""
     model = Word2Vec(checkpoint_dir=str(folder), checkpoint_every=0, **settings)
