@@ -126,6 +126,21 @@ def _learn(h, syn1neg, target, alpha, offs, dmask, touched, D: tl.constexpr,
 
 
 @triton.jit
+def _predict(h, syn1neg, word, stream, alpha, offs, dmask, touched, noise_prob, noise_alias,
+             noise_size, key, p, varied, D: tl.constexpr, NEGATIVE: tl.constexpr,
+             MARK: tl.constexpr):
+    """One example: h predicts `word` against NEGATIVE noise words (draw streams `stream`,
+    `stream` + 1, ...). Returns (h's error, the example's loss)."""
+    err, loss = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True, MARK)
+    for d in range(NEGATIVE):
+        t = _noise_word(noise_prob, noise_alias, noise_size, key, p, stream + d, word, varied)
+        e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False, MARK)
+        err += e
+        loss += part
+    return err, loss
+
+
+@triton.jit
 def _bag_sum(syn0, bag_rows, bag_start, word, offs, dmask, D: tl.constexpr,
              BLOCK_D: tl.constexpr):
     """The sum of `word`'s bag of rows (its own and its n-grams': fastText's input) and how
@@ -186,16 +201,10 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                         h = h / rows
                     else:
                         h = tl.load(syn0 + ctx * D + offs, mask=dmask, other=0.0)
-                    err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True,
-                                       MARK)
+                    err, part = _predict(h, syn1neg, word, 2 + slot * NEGATIVE, alpha, offs,
+                                         dmask, touched, noise_prob, noise_alias, noise_size,
+                                         key, p, varied, D, NEGATIVE, MARK)
                     loss += part
-                    for d in range(NEGATIVE):
-                        t = _noise_word(noise_prob, noise_alias, noise_size, key, p,
-                                        2 + slot * NEGATIVE + d, word, varied)
-                        e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False,
-                                         MARK)
-                        err += e
-                        loss += part
                     if BAGS:
                         _bag_update(syn0, bag_rows, bag_start, ctx, err, offs, dmask, D)
                     else:
@@ -217,15 +226,10 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
             if used > 0:
                 if MEAN:
                     h = h / rows
-                err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True, MARK)
+                err, part = _predict(h, syn1neg, word, 2, alpha, offs, dmask, touched,
+                                     noise_prob, noise_alias, noise_size, key, p, varied, D,
+                                     NEGATIVE, MARK)
                 loss += part
-                for d in range(NEGATIVE):
-                    t = _noise_word(noise_prob, noise_alias, noise_size, key, p, 2 + d, word,
-                                    varied)
-                    e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False,
-                                     MARK)
-                    err += e
-                    loss += part
                 for slot in range(0, SLOTS):
                     c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
                     if ok:
@@ -245,15 +249,10 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
             if used > 0:
                 if MEAN:
                     h = h / tl.cast(used, tl.float32)
-                err, part = _learn(h, syn1neg, word, alpha, offs, dmask, touched, D, True, MARK)
+                err, part = _predict(h, syn1neg, word, 2, alpha, offs, dmask, touched,
+                                     noise_prob, noise_alias, noise_size, key, p, varied, D,
+                                     NEGATIVE, MARK)
                 loss += part
-                for d in range(NEGATIVE):
-                    t = _noise_word(noise_prob, noise_alias, noise_size, key, p, 2 + d, word,
-                                    varied)
-                    e, part = _learn(h, syn1neg, t, alpha, offs, dmask, touched, D, False,
-                                     MARK)
-                    err += e
-                    loss += part
                 tl.atomic_add(rows, tl.broadcast_to(err[None, :], (SLOTS, BLOCK_D)), mask=where)
                 examples += 1
     tl.store(loss_out + pid, loss)
