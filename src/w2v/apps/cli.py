@@ -123,7 +123,7 @@ def _load(args: argparse.Namespace):
 
 def _check_words(kv, words: Iterable[str], source: str) -> None:
     # `in`: a vocabulary word, or for subword vectors any string with an n-gram.
-    missing = [w for w in words if not isinstance(w, str) or w not in kv]
+    missing = [w for w in words if w not in kv]
     if missing:
         names = ", ".join(repr(w) for w in missing)
         what = "word" if len(missing) == 1 else "words"
