@@ -4,7 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from w2v.training.model import CBOW, negative_sampling_loss, sgd_step
+from w2v.training.model import (
+    CBOW,
+    empty_table,
+    huge_page_bytes,
+    negative_sampling_loss,
+    sgd_step,
+)
 from w2v.training.runtime import make_optimizer
 
 
@@ -31,6 +37,39 @@ def test_initialisation_is_word2vecs():
     assert w.abs().max() <= 0.5 / 50 and w.std() > 0.25 / 50
     assert torch.count_nonzero(model.out_embed.weight) == 0
     assert model.in_embed.weight.data_ptr() != model.out_embed.weight.data_ptr()
+
+
+@pytest.mark.parametrize("rows", [3, 100_000])
+def test_empty_table_is_an_ordinary_writable_table(rows):
+    table = empty_table(rows, 30)
+    assert table.shape == (rows, 30) and table.dtype == torch.float32 and table.is_contiguous()
+    table.fill_(0.5)
+    table[rows - 1] += 1.0
+    assert table.sum().item() == pytest.approx(0.5 * rows * 30 + 30)
+
+
+def _thp_mode():
+    try:
+        return open("/sys/kernel/mm/transparent_hugepage/enabled").read().split("[")[1][0]
+    except (OSError, IndexError):
+        return ""
+
+
+@pytest.mark.skipif(_thp_mode() != "m", reason="needs Linux with transparent_hugepage=madvise")
+def test_a_big_table_asks_for_huge_pages_and_a_plain_one_does_not():
+    # Under madvise only memory that asks gets 2 MB pages, so this tells the request apart
+    # from the kernel's own choice; the kernel may still refuse (fragmented memory), hence
+    # "most of" rather than all.
+    big, plain = empty_table(4096, 1024).zero_(), torch.zeros(4096, 1024)  # 16 MB each
+    assert huge_page_bytes(big) >= 8 << 20
+    assert huge_page_bytes(plain) == 0
+
+
+def test_model_tables_are_zeroed_where_word2vec_zeroes_them():
+    model = CBOW(50_000, 64, generator=torch.Generator().manual_seed(0), hs=True)
+    assert torch.count_nonzero(model.out_embed.weight) == 0
+    assert torch.count_nonzero(model.hs_embed.weight) == 0
+    assert torch.isfinite(model.in_embed.weight).all()
 
 
 def test_forward_returns_logits_not_probabilities():

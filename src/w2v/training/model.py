@@ -10,11 +10,55 @@ would. `ContextMean` does the same under autograd, so the autograd path and the 
 `sgd_step` give the same vectors.
 """
 
+import ctypes
 import math
+import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+_HUGE_PAGE = 2 << 20
+_MADV_HUGEPAGE = 14  # <sys/mman.h> on Linux
+
+
+def empty_table(rows: int, dim: int) -> torch.Tensor:
+    """An uninitialised (rows, dim) float32 table that Linux backs with 2 MB pages where it can.
+
+    Training reads and writes rows at random. With 4 KB pages a table bigger than the TLB's
+    reach (a few MB) costs a page walk on nearly every row: a 2M x 100 n-gram table spans
+    195,000 pages, and FastText's epoch ran 8-20% faster with its tables in 2 MB pages
+    (benchmarks/memory.py, BENCHMARKS.md). Linux's default (transparent_hugepage=madvise) gives
+    them only to memory that asks, before it is first written; elsewhere, or if refused, the
+    table is plain.
+    """
+    table = torch.empty(rows, dim)
+    if sys.platform != "linux" or table.numel() * 4 < 2 * _HUGE_PAGE:
+        return table
+    start = table.data_ptr()
+    lo = -(-start // _HUGE_PAGE) * _HUGE_PAGE  # the whole 2 MB pages inside the table
+    hi = (start + table.numel() * 4) // _HUGE_PAGE * _HUGE_PAGE
+    libc = ctypes.CDLL(None)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.madvise(lo, hi - lo, _MADV_HUGEPAGE)  # a refusal leaves ordinary pages: no error
+    return table
+
+
+def huge_page_bytes(table: torch.Tensor) -> int:
+    """Bytes of the memory mappings that hold `table` which Linux backs with transparent huge
+    pages (from /proc/self/smaps; 0 where that file is not there)."""
+    start, end = table.data_ptr(), table.data_ptr() + table.numel() * table.element_size()
+    smaps = Path("/proc/self/smaps")
+    total, inside = 0, False
+    for line in (smaps.read_text().splitlines() if smaps.exists() else []):
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):  # a mapping's "lo-hi perms ..." line
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = lo < end and hi > start
+        elif inside and head == "AnonHugePages:":
+            total += int(line.split()[1]) * 1024
+    return total
 
 
 def init_input_vectors(num_words: int, dim: int, generator: torch.Generator,
@@ -95,17 +139,15 @@ class CBOW(nn.Module):
         # syn0: the word vectors, then with subwords the n-grams' (fastText's input matrix),
         # made in place: 2M buckets x 300 floats are 2.4 GB, which nn.Embedding's own random
         # start and a temporary would each allocate again.
-        syn0 = torch.empty(num_words + buckets, dim)
+        syn0 = empty_table(num_words + buckets, dim)
         with torch.no_grad():
             syn0[:num_words] = init_input_vectors(num_words, dim, gen, width)
             syn0[num_words:].uniform_(-0.5 * width / dim, 0.5 * width / dim, generator=gen)
         self.in_embed = nn.Embedding(num_words + buckets, dim, sparse=sparse, _weight=syn0)
-        self.out_embed = nn.Embedding(num_words, dim, sparse=sparse)  # syn1neg
-        self.hs_embed = nn.Embedding(num_words, dim) if hs else None  # syn1
-        with torch.no_grad():
-            self.out_embed.weight.zero_()
-            if self.hs_embed is not None:
-                self.hs_embed.weight.zero_()
+        self.out_embed = nn.Embedding(num_words, dim, sparse=sparse,  # syn1neg
+                                      _weight=empty_table(num_words, dim).zero_())
+        self.hs_embed = (nn.Embedding(num_words, dim, _weight=empty_table(num_words, dim).zero_())
+                         if hs else None)  # syn1
 
     def hidden(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The context vector h (B, D): the masked mean (or sum) of the context words' vectors."""
