@@ -51,7 +51,7 @@ def rows(table: torch.Tensor, repeats: int, gen: torch.Generator) -> dict:
     gather = best_seconds(lambda: torch.index_select(table, 0, idx, out=got), repeats)
     scatter = best_seconds(lambda: table.index_add_(0, idx, got), repeats)
     return {"gather Mrows/s": count / gather / 1e6, "scatter-add Mrows/s": count / scatter / 1e6,
-            "huge pages MB": model.huge_page_bytes(table) / 2**20}
+            "huge pages MB": model.huge_page_bytes(table)[1] / 2**20}
 
 
 def train_seconds(path, tables) -> float:

@@ -55,14 +55,14 @@ def _thp_mode():
         return ""
 
 
-@pytest.mark.skipif(_thp_mode() != "m", reason="needs Linux with transparent_hugepage=madvise")
+@pytest.mark.skipif(_thp_mode() not in ("m", "a"), reason="needs Linux with transparent huge pages")
 def test_a_big_table_asks_for_huge_pages_and_a_plain_one_does_not():
-    # Under madvise only memory that asks gets 2 MB pages, so this tells the request apart
-    # from the kernel's own choice; the kernel may still refuse (fragmented memory), hence
-    # "most of" rather than all.
+    # Whether Linux grants the pages depends on the machine (fragmentation, a container's
+    # limits), so the test asserts the request, which the kernel records on the mapping.
     big, plain = empty_table(4096, 1024).zero_(), torch.zeros(4096, 1024)  # 16 MB each
-    assert huge_page_bytes(big) >= 8 << 20
-    assert huge_page_bytes(plain) == 0
+    assert huge_page_bytes(big)[0] >= 14 << 20  # all but the partial 2 MB pages at the ends
+    assert huge_page_bytes(plain)[0] == 0
+    assert huge_page_bytes(empty_table(100, 30))[0] == 0  # a small table does not ask
 
 
 def test_model_tables_are_zeroed_where_word2vec_zeroes_them():

@@ -45,20 +45,25 @@ def empty_table(rows: int, dim: int) -> torch.Tensor:
     return table
 
 
-def huge_page_bytes(table: torch.Tensor) -> int:
-    """Bytes of the memory mappings that hold `table` which Linux backs with transparent huge
-    pages (from /proc/self/smaps; 0 where that file is not there)."""
+def huge_page_bytes(table: torch.Tensor) -> tuple[int, int]:
+    """(bytes asked, bytes granted): the sizes of the memory mappings holding `table` that asked
+    for 2 MB pages (VmFlags "hg") and of the part Linux backs with them (AnonHugePages), from
+    /proc/self/smaps; (0, 0) where that file is not there. Linux may refuse what was asked
+    (fragmented memory, a container's limits), so only the first is the request's own doing."""
     start, end = table.data_ptr(), table.data_ptr() + table.numel() * table.element_size()
     smaps = Path("/proc/self/smaps")
-    total, inside = 0, False
+    asked = granted = size = 0
+    inside = False
     for line in (smaps.read_text().splitlines() if smaps.exists() else []):
         head = line.split()[0]
         if "-" in head and not head.endswith(":"):  # a mapping's "lo-hi perms ..." line
             lo, hi = (int(x, 16) for x in head.split("-"))
-            inside = lo < end and hi > start
+            inside, size = lo < end and hi > start, hi - lo
         elif inside and head == "AnonHugePages:":
-            total += int(line.split()[1]) * 1024
-    return total
+            granted += int(line.split()[1]) * 1024
+        elif inside and head == "VmFlags:" and "hg" in line.split()[1:]:
+            asked += size
+    return asked, granted
 
 
 def init_input_vectors(num_words: int, dim: int, generator: torch.Generator,
