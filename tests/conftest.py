@@ -1,6 +1,11 @@
+import signal
 from pathlib import Path
 
 import pytest
+
+# A job started in the background by a shell begins with Ctrl-C ignored, and the programs it
+# starts inherit that; the tests that press Ctrl-C need Python's own handler, as in a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
