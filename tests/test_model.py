@@ -8,6 +8,7 @@ from w2v.training.model import (
     CBOW,
     empty_table,
     huge_page_bytes,
+    mean_pair_cosine,
     negative_sampling_loss,
     sgd_step,
 )
@@ -63,6 +64,15 @@ def test_a_big_table_asks_for_huge_pages_and_a_plain_one_does_not():
     assert huge_page_bytes(big)[0] >= 14 << 20  # all but the partial 2 MB pages at the ends
     assert huge_page_bytes(plain)[0] == 0
     assert huge_page_bytes(empty_table(100, 30))[0] == 0  # a small table does not ask
+
+
+def test_mean_pair_cosine_is_the_mean_over_distinct_pairs():
+    rows = torch.randn(30, 8, generator=torch.Generator().manual_seed(0))
+    unit = F.normalize(rows, dim=1)
+    cosines = unit @ unit.T
+    expected = (cosines.sum() - cosines.diagonal().sum()) / (30 * 29)
+    assert mean_pair_cosine(rows) == pytest.approx(float(expected), abs=1e-6)
+    assert mean_pair_cosine(torch.ones(5, 3) + 1e-4 * rows[:5, :3]) > 0.999
 
 
 def test_model_tables_are_zeroed_where_word2vec_zeroes_them():

@@ -1,9 +1,12 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from w2v import KeyedVectors, Word2Vec
 from w2v.errors import W2VError
+from w2v.training.model import mean_pair_cosine
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +52,27 @@ def test_autograd_sgd_gives_the_batched_vectors(austen):
 @pytest.mark.parametrize("optimizer", ["adam", "sparseadam", "rmsprop", "adagrad"])
 def test_torch_optimizers_train(austen, optimizer):
     model = Word2Vec(austen[:300], vector_size=16, min_count=2, epochs=2, seed=1,
-                     update="autograd", optimizer=optimizer, alpha=0.01, min_alpha=0.001)
+                     update="autograd", optimizer=optimizer)  # at its default rate
     assert np.isfinite(model.wv.vectors).all()
     assert model.epoch_losses[-1] < model.epoch_losses[0]
+
+
+def test_adams_usual_rate_warns_and_its_default_trains(austen):
+    # Adam's 0.001 from PyTorch tutorials leaves every vector pointing one way: w2v says so at
+    # the start (the rate) and at the end (the vectors); its default rate trains.
+    options = dict(min_count=3, epochs=2, seed=1, update="autograd",
+                   optimizer="adam")
+    with pytest.warns(UserWarning) as caught:
+        low = Word2Vec(austen, alpha=0.001, **options)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "below a third of adam's default 0.03" in messages
+    assert "all point one way" in messages and "barely trained" in messages
+    assert mean_pair_cosine(torch.from_numpy(low.wv.vectors[:1000])) > 0.98
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trained = Word2Vec(austen, **options)
+    assert trained.config.alpha == 0.03
+    assert mean_pair_cosine(torch.from_numpy(trained.wv.vectors[:1000])) < 0.9
 
 
 def test_save_load_keeps_both_tables_and_settings(trained, tmp_path):

@@ -87,7 +87,8 @@ class TrainConfig:
     # optimisation
     alpha: float = _opt(
         None, "initial learning rate (default: word2vec.c's, 0.05 for CBOW and 0.025 for "
-        "skip-gram; gensim uses 0.025 for both)", "optimisation",
+        "skip-gram, gensim uses 0.025 for both; with --optimizer adam or sparseadam 0.03, "
+        "rmsprop 0.01, adagrad 0.1, measured in BENCHMARKS.md)", "optimisation",
     )
     min_alpha: float = _opt(
         1e-4, "learning rate reached at the end, decaying linearly by words processed",
@@ -164,7 +165,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.alpha is None:
-            self.alpha = default_alpha(self.sg)
+            self.alpha = default_alpha(self.sg, self.optimizer)
         self.validate()
 
     def validate(self):
@@ -232,14 +233,26 @@ class TrainConfig:
         return cls(**values)
 
 
-def default_alpha(sg: int) -> float:
-    """word2vec.c's starting learning rate: 0.05 for CBOW, 0.025 for skip-gram.
+# Starting rates of torch.optim's adaptive optimizers (update="autograd"), from
+# `python benchmarks/optimizers.py sweep` (the four novels, CBOW, 3 epochs; BENCHMARKS.md): the
+# rate with the best WordSim-353 there. At a third of it and below, every word vector still
+# pointed one way after training (Adam's usual 0.001: mean cosine 0.999 between the 1,000 most
+# frequent words); at three times it Adam and SparseAdam diverged.
+OPTIMIZER_ALPHA = {"adam": 0.03, "sparseadam": 0.03, "rmsprop": 0.01, "adagrad": 0.1}
+
+
+def default_alpha(sg: int, optimizer: str = "sgd") -> float:
+    """The starting learning rate: OPTIMIZER_ALPHA's for an adaptive optimizer, and for SGD
+    word2vec.c's: 0.05 for CBOW, 0.025 for skip-gram.
 
     gensim starts both at 0.025. CBOW averages its context, so each context vector gets a
     smaller share of the signal than a skip-gram pair gives, and it trains better at the C tool's
     higher rate: on the text8-like corpus (5 epochs) 0.05 gives 35.0% analogy accuracy where
-    0.025 gives 29.0% (BENCHMARKS.md).
+    0.025 gives 29.0% (BENCHMARKS.md). The adaptive optimizers scale each step by the gradient's
+    own size, so one rate serves both modes.
     """
+    if optimizer in OPTIMIZER_ALPHA:
+        return OPTIMIZER_ALPHA[optimizer]
     return 0.025 if sg else 0.05
 
 

@@ -25,6 +25,7 @@ compare them step for step, with the dataclasses and small functions all three s
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -36,10 +37,16 @@ from w2v.corpus.tables import huffman_tree, keep_probability, noise_alias, noise
 from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 from w2v.training.batches import CHUNK_TOKENS, AliasTable, chunk_batches, skipgram_pairs
-from w2v.training.config import TrainConfig
+from w2v.training.config import TrainConfig, default_alpha
 from w2v.training.distributed import TableSync, expected_updates, local_threads, sync_interval
 from w2v.training.kernels import cpu_kernel, table_builder
-from w2v.training.model import CBOW, negative_sampling_loss, sgd_step, untrained_loss
+from w2v.training.model import (
+    CBOW,
+    mean_pair_cosine,
+    negative_sampling_loss,
+    sgd_step,
+    untrained_loss,
+)
 from w2v.training.progress import Progress
 from w2v.training.runtime import epoch_seed, resolve_update
 from w2v.vectors.ngrams import bags
@@ -53,6 +60,8 @@ MIN_CHUNK_WORDS = 1 << 14
 # call's lowest epoch, stops the run.
 CHUNK_GROWTH = 1.5
 EPOCH_GROWTH = 1.25
+COLLAPSED_COSINE = 0.98  # trained vectors: 0.04-0.83 in benchmarks/optimizers.py's runs
+COLLAPSE_WORDS, COLLAPSE_MIN_WORDS = 1000, 100
 GROWTH_EXAMPLES = 10_000  # fewer examples in an epoch: its mean loss is too noisy to compare
 
 
@@ -284,7 +293,7 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
             show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, None, stop=stop)
-        yield end_epoch(plan, state, len(corpus), checkpoints, sync, None)
+        yield end_epoch(model, plan, state, len(corpus), checkpoints, sync, None)
     progress.close()
 
 
@@ -326,7 +335,7 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
             show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, None, stop=stop)
-        yield end_epoch(plan, state, len(corpus), checkpoints, sync, None)
+        yield end_epoch(model, plan, state, len(corpus), checkpoints, sync, None)
     progress.close()
 
 
@@ -417,7 +426,7 @@ def train_batched(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
             show(progress, plan, state, epoch, chunk.done + words)
             if checkpoints is not None:
                 checkpoints.save_if_due(state, optimizer, stop=stop)
-        yield end_epoch(plan, state, len(corpus), checkpoints, sync, optimizer)
+        yield end_epoch(model, plan, state, len(corpus), checkpoints, sync, optimizer)
     progress.close()
 
 
@@ -502,8 +511,8 @@ def account(plan: Plan, state: State, chunk: Chunk, loss: float, examples: int, 
     return stop
 
 
-def end_epoch(plan: Plan, state: State, words: int, checkpoints, sync: TableSync | None,
-              optimizer) -> EpochStats:
+def end_epoch(model: CBOW, plan: Plan, state: State, words: int, checkpoints,
+              sync: TableSync | None, optimizer) -> EpochStats:
     """Close the epoch: its stats into the history, the position at the next epoch's start,
     and the epoch's checkpoint."""
     if sync is not None:
@@ -512,6 +521,8 @@ def end_epoch(plan: Plan, state: State, words: int, checkpoints, sync: TableSync
     stats = EpochStats(plan.first_epoch + p.epoch + 1, p.loss_sum / max(p.examples, 1),
                        p.examples, words, p.seconds, p.loss_sum)
     check_epoch_growth(stats, [h for h in state.history if h.epoch > plan.first_epoch], plan)
+    if p.epoch + 1 == plan.config.epochs:
+        warn_if_collapsed(model, plan)
     state.history.append(stats)
     state.position = Position(p.epoch + 1, chunk_words=plan.chunk_words)
     if checkpoints is not None:  # ranks stop only where they agreed to: at an exchange
@@ -552,6 +563,26 @@ def check_epoch_growth(stats: EpochStats, earlier: list[EpochStats], plan: Plan)
     raise TrainingDiverged(f"training diverged: the loss per example grew from {best.loss:.2f} "
                            f"(epoch {best.epoch}) to {stats.loss:.2f} (epoch {stats.epoch}); "
                            f"{divergence_fix(plan)}")
+
+
+def warn_if_collapsed(model: CBOW, plan: Plan) -> None:
+    """Warn when training ends with the most frequent words' vectors all pointing one way.
+
+    Training first moves every vector along one shared direction and only then pulls them
+    apart; a run too short or too slow for its corpus stops in between, with a falling loss but
+    useless vectors (Adam at 0.001, or one epoch of the four novels: mean cosine 0.99 and more,
+    where trained vectors score under COLLAPSED_COSINE; benchmarks/optimizers.py)."""
+    words = min(len(plan.sampling.keep_prob), COLLAPSE_WORDS)
+    if words < COLLAPSE_MIN_WORDS:
+        return  # too few words for the mean to say anything
+    cosine = mean_pair_cosine(model.in_embed.weight[:words])
+    if cosine <= COLLAPSED_COSINE:
+        return
+    c = plan.config
+    warnings.warn(f"the {words:,} most frequent words' vectors all point one way (mean cosine "
+                  f"{cosine:.3f}) after {c.epochs} epoch(s): they are barely trained; raise "
+                  f"epochs or alpha (now {c.alpha:g}, {c.optimizer}'s default "
+                  f"{default_alpha(c.sg, c.optimizer):g}), or train on more text", stacklevel=2)
 
 
 def divergence_fix(plan: Plan) -> str:

@@ -7,7 +7,7 @@ import warnings
 import torch
 
 from w2v.errors import W2VError
-from w2v.training.config import TrainConfig
+from w2v.training.config import OPTIMIZER_ALPHA, TrainConfig
 from w2v.training.kernels import cpu_kernel
 from w2v.training.model import CBOW
 
@@ -81,6 +81,12 @@ def uses_sparse_gradients(config: TrainConfig) -> bool:
 
 
 def make_optimizer(config: TrainConfig, model: CBOW) -> torch.optim.Optimizer:
+    default = OPTIMIZER_ALPHA.get(config.optimizer)
+    if default is not None and config.alpha < default / 3:
+        warnings.warn(f"alpha={config.alpha:g} is below a third of {config.optimizer}'s default "
+                      f"{default:g}: at such rates every word vector still pointed one way "
+                      f"after training (BENCHMARKS.md); leave alpha unset or raise it",
+                      stacklevel=2)
     params = model.parameters()
     return {
         "sgd": lambda: torch.optim.SGD(params, lr=config.alpha),
