@@ -16,13 +16,14 @@ subsampling) of the whole run.
 import argparse
 import time
 
-import numpy as np
+import torch
 from common import REPO, machine, scores, text8like
 
 from w2v import Word2Vec
 from w2v.apps import datasets
 from w2v.atomic import atomic_write
 from w2v.training.config import OPTIMIZERS, default_alpha
+from w2v.training.model import mean_pair_cosine
 
 NOVELS = sorted((REPO.parent / "shared" / "data" / "gutenberg").glob("*.txt"))
 
@@ -39,10 +40,7 @@ def novels():
 
 def mean_cosine(kv, top: int = 1000) -> float:
     """The mean cosine between distinct pairs of the `top` most frequent words' vectors."""
-    v = kv.vectors[:top].astype(np.float64)
-    u = v / np.linalg.norm(v, axis=1, keepdims=True)
-    n = len(u)
-    return float((np.square(u.sum(axis=0)).sum() - n) / (n * (n - 1)))
+    return mean_pair_cosine(torch.from_numpy(kv.vectors[:top]))
 
 
 def train(path, epochs, **options):

@@ -1,10 +1,13 @@
 """w2v.training.kernels: the build cache is keyed so that environments used in turn never
 rebuild each other's kernel, and a binary built for one CPU is never loaded on another."""
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from test_cli import SRC
 
 from w2v.training import kernels
@@ -75,3 +78,16 @@ def test_the_training_kernel_is_cached_under_its_key():
     key = kernels.build_key(kernels.SOURCE.read_bytes(), kernels.FLAGS,
                             kernels.environment_signature(), kernels.cpu_signature())
     assert folder.name == f"w2v_cpu-{key}"
+
+
+def test_a_lock_left_by_a_stopped_build_is_removed_and_a_live_one_kept(tmp_path):
+    lock = tmp_path / "lock"
+    lock.touch()
+    assert not kernels.clear_stale_lock(tmp_path)  # a build may hold it now: torch waits
+    assert lock.exists()
+    old = time.time() - kernels.STALE_LOCK_SECONDS - 60
+    os.utime(lock, (old, old))
+    with pytest.warns(UserWarning, match="stopped"):
+        assert kernels.clear_stale_lock(tmp_path)
+    assert not lock.exists()
+    assert not kernels.clear_stale_lock(tmp_path)  # none there: nothing to do

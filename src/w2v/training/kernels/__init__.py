@@ -19,6 +19,7 @@ import hashlib
 import os
 import platform
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -61,6 +62,26 @@ def cache_root() -> Path:
     return Path(base) / "w2v"
 
 
+# A build takes about a minute on 2 cores; a lock this much older was left by a build that was
+# killed (Ctrl-C during the first use), and torch would wait on it forever without a word.
+STALE_LOCK_SECONDS = 15 * 60
+
+
+def clear_stale_lock(folder: Path, now: float | None = None) -> bool:
+    """Remove `folder`'s build lock if no build can still hold it; True if one was removed."""
+    lock = folder / "lock"
+    try:
+        age = (time.time() if now is None else now) - lock.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age < STALE_LOCK_SECONDS:
+        return False  # another process may be building right now: wait for it, as torch does
+    lock.unlink(missing_ok=True)
+    warnings.warn(f"removed {lock}, left {age / 60:.0f} minutes ago by a build that was "
+                  "stopped; the kernel is built afresh", stacklevel=3)
+    return True
+
+
 def build(name: str, source: Path, flags=FLAGS, python_module: bool = True,
           cpu: str | None = None):
     """Compile `source` (or load its cached build) in the folder its key names; returns the
@@ -71,6 +92,7 @@ def build(name: str, source: Path, flags=FLAGS, python_module: bool = True,
                     cpu_signature() if cpu is None else cpu)
     folder = cache_root() / f"{name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
+    clear_stale_lock(folder)
     return load(name=f"{name}_{key}", sources=[str(source)], extra_cflags=list(flags),
                 build_directory=str(folder), is_python_module=python_module,
                 verbose=bool(os.environ.get("W2V_VERBOSE_BUILD")))
