@@ -1,5 +1,6 @@
 import copy
 import ctypes
+import mmap
 
 import pytest
 import torch
@@ -61,7 +62,10 @@ def _thp_mode():
 def test_a_big_table_asks_for_huge_pages_and_a_plain_one_does_not():
     # Whether Linux grants the pages depends on the machine (fragmentation, a container's
     # limits), so the test asserts the request, which the kernel records on the mapping.
-    big, plain = empty_table(4096, 1024).zero_(), torch.zeros(4096, 1024)  # 16 MB each
+    big = empty_table(4096, 1024).zero_()  # 16 MB
+    # The control is a mapping of its own: heap memory may keep a freed table's request.
+    buffer = mmap.mmap(-1, 16 << 20)
+    plain = torch.frombuffer(buffer, dtype=torch.float32).zero_()
     assert huge_page_bytes(big)[0] >= 14 << 20  # all but the partial 2 MB pages at the ends
     assert huge_page_bytes(plain)[0] == 0
 
