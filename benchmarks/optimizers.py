@@ -2,13 +2,14 @@
 
     python benchmarks/optimizers.py sweep [--epochs 3] [--optimizers adam,...] [--rates ...]
     python benchmarks/optimizers.py compare [--epochs 1] [--optimizers adam,...] [--no-kernel]
+                                            [--alpha RATE]
 
 sweep: CBOW (`--update autograd`, batches of 1,024 examples) on the four Gutenberg novels joined,
 each optimizer at each rate: the final loss per example, the mean cosine between the 1,000 most
 frequent words' vectors (near 1: every vector has collapsed onto one direction, whatever the
 loss says) and WordSim-353 over the pairs in the vocabulary.
-compare: each optimizer at its default rate (`w2v.training.config.default_alpha`) on the
-text8-like corpus, beside the compiled kernel: analogy accuracy (questions-words, 30k most
+compare: each optimizer at its default rate (`w2v.training.config.default_alpha`), or at
+`--alpha` when a candidate default is being measured, on the text8-like corpus, beside the compiled kernel: analogy accuracy (questions-words, 30k most
 frequent words), WordSim-353, SimLex-999, and raw corpus words/s (every token read, before
 subsampling) of the whole run.
 """
@@ -79,9 +80,10 @@ def compare(args) -> None:
     runs = [(update, name) for update, name in runs
             if (args.kernel if update == "kernel" else name in args.optimizers.split(","))]
     for update, name in runs:
-        rate = default_alpha(0, name)
+        rate = args.alpha or default_alpha(0, name)
         try:
-            model, seconds, _ = train(path, args.epochs, update=update, optimizer=name)
+            model, seconds, _ = train(path, args.epochs, update=update, optimizer=name,
+                                      alpha=rate)
         except Exception as e:  # a default that diverges is a result, not a crash
             print(f"| {update} | {name} | {rate:g} | stopped: {str(e)[:70]} | | | | |",
                   flush=True)
@@ -104,6 +106,7 @@ def main() -> None:
     c.add_argument("--epochs", type=int, default=1)
     c.add_argument("--optimizers", default=",".join(OPTIMIZERS))
     c.add_argument("--kernel", action=argparse.BooleanOptionalAction, default=True)
+    c.add_argument("--alpha", type=float, help="every run's starting rate, not its default")
     args = ap.parse_args()
     sweep(args) if args.what == "sweep" else compare(args)
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -28,11 +29,35 @@ struct Lcg {
   uint64_t below(uint64_t n) { return ((next() >> 32) * n) >> 32; }
 };
 
+// Eight floats as one value (GCC's and Clang's vector extension): AVX's register, two of SSE's
+// or NEON's where the CPU has no AVX.
+using Floats8 = float __attribute__((vector_size(32)));
+
+inline Floats8 load8(const float* p) {
+  Floats8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// A dot product in four running sums of eight lanes: with one sum every multiply-add waits for
+// the one before it (four cycles each), so a 100-float dot would take the chain's latency rather
+// than the loads' time; and the lanes are added in registers, where the compiler's own reduction
+// stores them to the stack and reads them back one by one. The order of the additions is fixed
+// here, so the result does not depend on the build.
 inline float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.f;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+  Floats8 s0 = {}, s1 = {}, s2 = {}, s3 = {};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 += load8(a + i) * load8(b + i);
+    s1 += load8(a + i + 8) * load8(b + i + 8);
+    s2 += load8(a + i + 16) * load8(b + i + 16);
+    s3 += load8(a + i + 24) * load8(b + i + 24);
+  }
+  for (; i + 8 <= n; i += 8) s0 += load8(a + i) * load8(b + i);
+  const Floats8 v = (s0 + s1) + (s2 + s3);
+  float sum = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
 }
 
 inline void axpy(float g, const float* x, float* y, int64_t n) {
@@ -90,34 +115,61 @@ struct Worker {
   Lcg rng;
   std::vector<float> neu1, neu1e;
   std::vector<int32_t> sen, outputs;
+  std::vector<float*> rows;              // one example's output rows: tree nodes or noise words
+  std::vector<uint8_t> labels;
+  std::vector<float> f, e, inv;          // their scores f, exp(-|f|), 1 / (1 + exp(-|f|))
   double loss = 0.0;        // -log of the likelihoods folded in so far
   double likelihood = 1.0;  // product of the examples' likelihoods not yet in `loss`
   int64_t examples = 0;
 };
 
-// Scores hidden vector h against one output vector with the given label, moves the output vector
-// and accumulates the error for h into neu1e (word2vec.c's update). Multiplies `likelihood` by the
-// probability the model gave the label: an example's loss, its binary cross-entropy summed over
-// outputs, is -log(likelihood), one log per example instead of one per output.
-//
+// exp(-x) for x >= 0 in plain multiply-adds, so that a loop over an example's outputs
+// vectorizes (a call to expf does not): x = n ln2 + r with |r| <= ln2 / 2, e^-r by its Taylor
+// series to r^7 (the next term is below float's rounding), and 2^-n put into the exponent bits.
+inline float exp_neg(float x) {
+  x = std::min(x, 87.f);  // e^-87 is still a normal float
+  constexpr float kRound = 12582912.f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float n = (x * 1.44269504f + kRound) - kRound;
+  // ln2 in two parts (Cody and Waite), the first exact in few bits, so that n * ln2 is exact.
+  const float y = n * 0.693359375f - x + n * -2.12194440e-4f;  // -r
+  float q = 1.f / 5040;
+  for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 1.f / 2, 1.f, 1.f}) q = q * y + c;
+  const int32_t bits = (127 - static_cast<int32_t>(n)) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return q * scale;
+}
+
 // word2vec.c's MAX_EXP rule: its sigmoid table stops at |f| = 6. Beyond it, negative sampling
 // takes the sigmoid as exactly 0 or 1, so an output already right by that margin gets no update
 // (we skip its two vector operations too), and hierarchical softmax skips the node either way.
 // The loss still counts the exact probability.
 constexpr float kMaxExp = 6.f;
 
-inline void learn(const float* h, float* out, bool label, float alpha, float* neu1e, int64_t dim,
-                  double& likelihood, bool tree_node) {
-  const float f = dot(h, out, dim);
-  const float e = std::exp(-std::fabs(f));
-  const float inv = 1.f / (1.f + e);
-  const float sigmoid = f >= 0 ? inv : e * inv;
+// Scores hidden vector h against the example's outputs w.rows[0, n), whose rows must be distinct,
+// moves each output vector and accumulates the error for h into neu1e: word2vec.c's update,
+// output after output. No output's update touches another's row or h, so every score can be
+// taken first and the sigmoids computed together. Multiplies `likelihood` by the probability
+// the model gave each label: an example's loss, its binary cross-entropy summed over outputs,
+// is -log(likelihood), one log per example instead of one per output.
+inline void learn(Worker& w, int64_t n, const float* h, float alpha, int64_t dim,
+                  double& likelihood, bool tree) {
+  float *f = w.f.data(), *e = w.e.data(), *inv = w.inv.data();
+  const uint8_t* label = w.labels.data();
+  for (int64_t k = 0; k < n; ++k) f[k] = dot(h, w.rows[k], dim);
+  for (int64_t k = 0; k < n; ++k) {
+    e[k] = exp_neg(std::fabs(f[k]));
+    inv[k] = 1.f / (1.f + e[k]);
+  }
   // P(label) from e directly: 1 - sigmoid would round to 0 once sigmoid rounds to 1.
-  likelihood *= (label == (f >= 0)) ? inv : e * inv;
-  if (std::fabs(f) >= kMaxExp && (tree_node || label == (f >= 0))) return;
-  const float g = ((label ? 1.f : 0.f) - sigmoid) * alpha;
-  axpy(g, out, neu1e, dim);
-  axpy(g, h, out, dim);
+  for (int64_t k = 0; k < n; ++k) likelihood *= label[k] == (f[k] >= 0) ? inv[k] : e[k] * inv[k];
+  for (int64_t k = 0; k < n; ++k) {
+    if (std::fabs(f[k]) >= kMaxExp && (tree || label[k] == (f[k] >= 0))) continue;
+    const float sigmoid = f[k] >= 0 ? inv[k] : e[k] * inv[k];
+    const float g = ((label[k] ? 1.f : 0.f) - sigmoid) * alpha;
+    axpy(g, w.rows[k], w.neu1e.data(), dim);
+    axpy(g, h, w.rows[k], dim);
+  }
 }
 
 // A noise word, exactly from unigram**0.75 (Walker's alias method): a uniform slot, then a coin.
@@ -153,14 +205,25 @@ inline void predict(const Model& m, const Options& o, Worker& w, int32_t word, c
   double likelihood = 1.0;
   if (o.hs) {
     // word2vec.c's hierarchical softmax: at each inner node on the word's path, predict the
-    // branch taken, labelled 1 - code bit.
-    for (int64_t d = m.path[word]; d < m.path[word + 1]; ++d)
-      learn(h, m.syn1 + int64_t(m.point[d]) * dim, m.code[d] == 0, alpha, w.neu1e.data(), dim,
-            likelihood, true);
+    // branch taken, labelled 1 - code bit. A path's nodes are distinct.
+    const int64_t first = m.path[word], n = m.path[word + 1] - first;
+    for (int64_t k = 0; k < n; ++k) {
+      w.rows[k] = m.syn1 + int64_t(m.point[first + k]) * dim;
+      w.labels[k] = m.code[first + k] == 0;
+    }
+    learn(w, n, h, alpha, dim, likelihood, true);
   }
-  for (int64_t d = 0; d <= o.negative && o.negative > 0; ++d)
-    learn(h, m.syn1neg + int64_t(w.outputs[d]) * dim, d == 0, alpha, w.neu1e.data(), dim,
-          likelihood, false);
+  // Negative sampling: the target, labelled 1, then the noise words, in runs of distinct words:
+  // a noise word drawn twice must see its row as the first draw left it, as in word2vec.c.
+  for (int64_t start = 0, end = 0; start <= o.negative && o.negative > 0; start = end) {
+    for (; end <= o.negative; ++end) {
+      const int32_t out = w.outputs[end], *run = w.outputs.data();
+      if (std::find(run + start, run + end, out) != run + end) break;
+      w.rows[end - start] = m.syn1neg + int64_t(out) * dim;
+      w.labels[end - start] = end == 0;
+    }
+    learn(w, end - start, h, alpha, dim, likelihood, false);
+  }
   // Fold the example into the worker's running product and take a log only when it gets small:
   // one log per many examples rather than per example (skip-gram has ~6 per word).
   if (likelihood < 1e-150) {
@@ -294,6 +357,7 @@ std::tuple<double, int64_t> train(
                 "touched: empty, or contiguous uint8 with one entry per word");
     m.touched = touched.numel() ? touched.data_ptr<uint8_t>() : nullptr;
   }
+  int64_t deepest = 0;  // the longest path in the tree
   if (hs) {
     TORCH_CHECK(code.scalar_type() == torch::kInt8 && point.scalar_type() == torch::kInt32 &&
                     path.scalar_type() == torch::kInt64 && path.numel() == rows + 1 &&
@@ -302,6 +366,8 @@ std::tuple<double, int64_t> train(
     m.code = code.data_ptr<int8_t>();
     m.point = point.data_ptr<int32_t>();
     m.path = path.data_ptr<int64_t>();
+    for (int64_t word = 0; word < rows; ++word)
+      deepest = std::max(deepest, m.path[word + 1] - m.path[word]);
   }
   const Options o{dim, window, negative, hs, sg, cbow_mean, shrink_windows};
   const int32_t* tok = ids.data_ptr<int32_t>();
@@ -326,6 +392,10 @@ std::tuple<double, int64_t> train(
     w.neu1.assign(dim, 0.f);
     w.neu1e.assign(dim, 0.f);
     w.outputs.assign(negative + 1, 0);
+    const int64_t outputs = std::max(negative + 1, deepest);
+    w.rows.assign(outputs, nullptr);
+    w.labels.assign(outputs, 0);
+    for (auto* scratch : {&w.f, &w.e, &w.inv}) scratch->assign(outputs, 0.f);
     int64_t local_words = 0;
     // alpha follows the words processed by all threads; a thread publishes its count every
     // 10,000 words, as word2vec.c does, rather than touching the shared counter per example.
