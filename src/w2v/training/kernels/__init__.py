@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 SOURCE = Path(__file__).parent / "w2v_cpu.cpp"
-FLAGS = ("-O3", "-march=native", "-fopenmp-simd")
+FLAGS = ("-O3", "-march=native")
 # The /proc/cpuinfo fields that say what -march=native compiles for (x86 and ARM spellings).
 _CPU_FIELDS = ("vendor_id", "model name", "flags", "CPU implementer", "CPU part", "Features")
 

@@ -39,6 +39,8 @@ inline Floats8 load8(const float* p) {
   return v;
 }
 
+inline void store8(float* p, Floats8 v) { std::memcpy(p, &v, sizeof v); }
+
 // A dot product in four running sums of eight lanes: with one sum every multiply-add waits for
 // the one before it (four cycles each), so a 100-float dot would take the chain's latency rather
 // than the loads' time; and the lanes are added in registers, where the compiler's own reduction
@@ -61,8 +63,25 @@ inline float dot(const float* a, const float* b, int64_t n) {
 }
 
 inline void axpy(float g, const float* x, float* y, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] += g * x[i];
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) store8(y + i, load8(y + i) + g * load8(x + i));
+  for (; i < n; ++i) y[i] += g * x[i];
+}
+
+// word2vec.c's two updates for one output in one pass over its row: neu1e += g * out, with out
+// as it was, then out += g * h. The same arithmetic as two loops, with out read once.
+inline void update_output(float g, const float* h, float* out, float* neu1e, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const Floats8 o = load8(out + i);
+    store8(neu1e + i, load8(neu1e + i) + g * o);
+    store8(out + i, o + g * load8(h + i));
+  }
+  for (; i < n; ++i) {
+    const float o = out[i];
+    neu1e[i] += g * o;
+    out[i] = o + g * h[i];
+  }
 }
 
 struct Options {
@@ -167,8 +186,7 @@ inline void learn(Worker& w, int64_t n, const float* h, float alpha, int64_t dim
     if (std::fabs(f[k]) >= kMaxExp && (tree || label[k] == (f[k] >= 0))) continue;
     const float sigmoid = f[k] >= 0 ? inv[k] : e[k] * inv[k];
     const float g = ((label[k] ? 1.f : 0.f) - sigmoid) * alpha;
-    axpy(g, w.rows[k], w.neu1e.data(), dim);
-    axpy(g, h, w.rows[k], dim);
+    update_output(g, h, w.rows[k], w.neu1e.data(), dim);
   }
 }
 
