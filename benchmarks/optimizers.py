@@ -9,9 +9,9 @@ each optimizer at each rate: the final loss per example, the mean cosine between
 frequent words' vectors (near 1: every vector has collapsed onto one direction, whatever the
 loss says) and WordSim-353 over the pairs in the vocabulary.
 compare: each optimizer at its default rate (`w2v.training.config.default_alpha`), or at
-`--alpha` when a candidate default is being measured, on the text8-like corpus, beside the compiled kernel: analogy accuracy (questions-words, 30k most
-frequent words), WordSim-353, SimLex-999, and raw corpus words/s (every token read, before
-subsampling) of the whole run.
+`--alpha` when a candidate default is being measured, on the text8-like corpus, beside the
+compiled kernel: analogy accuracy (questions-words, 30k most frequent words), WordSim-353,
+SimLex-999, and raw corpus words/s (every token read, before subsampling) of the whole run.
 """
 
 import argparse

@@ -1,9 +1,11 @@
 """Throughput against gensim: the whole run, corpus file to vectors, on the same machine, same run.
 
-    python benchmarks/throughput.py [--epochs 5] [--runs NAME,...] [--memory]
+    python benchmarks/throughput.py [--epochs 5] [--runs NAME,...] [--modes MODE,...] [--memory]
 
-Runs, each in its own process so that its peak RSS is its own (CBOW, each library's defaults,
-which differ only in the learning rate: w2v starts at word2vec.c's 0.05, gensim at 0.025):
+Modes: cbow-ns (the default), sg-ns, cbow-hs, sg-hs: CBOW or skip-gram, with negative sampling
+(5 noise words) or hierarchical softmax (and no negative sampling). Runs, each in its own process
+so that its peak RSS is its own (each library at its defaults but the mode, which differ only in
+CBOW's learning rate: w2v starts at word2vec.c's 0.05, gensim at 0.025):
   w2v-text8      w2v on the text8-like corpus as it is (one 100 MB line)
   w2v-lines      w2v on the same words cut into lines of 1,000
   gensim-file    gensim corpus_file= on the lines (its corpus_file reader cannot cut text8's single
@@ -33,6 +35,12 @@ from w2v.apps import datasets
 from w2v.atomic import atomic_write
 
 RUNS = ("w2v-text8", "w2v-lines", "gensim-file", "gensim-iter", "gensim-file-alpha0.05")
+MODES = {
+    "cbow-ns": {"sg": 0, "hs": 0, "negative": 5},
+    "sg-ns": {"sg": 1, "hs": 0, "negative": 5},
+    "cbow-hs": {"sg": 0, "hs": 1, "negative": 0},
+    "sg-hs": {"sg": 1, "hs": 1, "negative": 0},
+}
 
 
 def lines_of(path: Path, words_per_line: int = 1000) -> Path:
@@ -67,10 +75,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_w2v(corpus: Path, epochs: int, min_count: int = 5) -> dict:
+def run_w2v(corpus: Path, epochs: int, min_count: int = 5, mode: str = "cbow-ns") -> dict:
     from w2v import Word2Vec
 
-    model = Word2Vec(epochs=epochs, min_count=min_count)
+    model = Word2Vec(epochs=epochs, min_count=min_count, **MODES[mode])
     t0 = time.perf_counter()
     model.build_vocab(corpus_file=corpus)
     t1 = time.perf_counter()
@@ -85,14 +93,15 @@ def run_w2v(corpus: Path, epochs: int, min_count: int = 5) -> dict:
     }
 
 
-def run_gensim(corpus: Path, epochs: int, corpus_file: bool, alpha: float | None = None) -> dict:
+def run_gensim(corpus: Path, epochs: int, corpus_file: bool, alpha: float | None = None,
+               mode: str = "cbow-ns") -> dict:
     from gensim.models import Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import Text8Corpus
 
     from w2v import KeyedVectors
 
     rate = {} if alpha is None else {"alpha": alpha}  # None: gensim's own default
-    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs, **rate)
+    model = GensimWord2Vec(workers=os.cpu_count(), epochs=epochs, **rate, **MODES[mode])
     source = (
         {"corpus_file": str(corpus)}
         if corpus_file
@@ -112,13 +121,13 @@ def run_gensim(corpus: Path, epochs: int, corpus_file: bool, alpha: float | None
     return {"vocab_s": t1 - t0, "train_s": t2 - t1, "raw": raw, "kept": kept, "wv": wv}
 
 
-def worker(name: str, corpus: Path, epochs: int, min_count: int) -> None:
+def worker(name: str, corpus: Path, epochs: int, min_count: int, mode: str) -> None:
     if name.startswith("w2v"):
-        result = run_w2v(corpus, epochs, min_count)
+        result = run_w2v(corpus, epochs, min_count, mode)
     else:
         rate = name.partition("-alpha")[2]
         result = run_gensim(corpus, epochs, corpus_file=name.startswith("gensim-file"),
-                            alpha=float(rate) if rate else None)
+                            alpha=float(rate) if rate else None, mode=mode)
     wv = result.pop("wv")
     result["rss_mb"] = peak_rss_mb()  # before evaluation, which is not part of training
     result["vocab"] = len(wv)
@@ -126,41 +135,16 @@ def worker(name: str, corpus: Path, epochs: int, min_count: int) -> None:
     print(json.dumps(result))
 
 
-def launch(name: str, corpus: Path, epochs: int, min_count: int = 5) -> dict:
+def launch(name: str, corpus: Path, epochs: int, min_count: int = 5, mode: str = "cbow-ns") -> dict:
     cmd = [sys.executable, __file__, "--worker", name, "--corpus", str(corpus),
-           "--epochs", str(epochs), "--min-count", str(min_count)]
+           "--epochs", str(epochs), "--min-count", str(min_count), "--modes", mode]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--runs", default=",".join(RUNS))
-    parser.add_argument("--memory", action="store_true")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--corpus", help=argparse.SUPPRESS)
-    parser.add_argument("--min-count", type=int, default=5, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        return worker(args.worker, Path(args.corpus), args.epochs, args.min_count)
-
-    text8 = text8like()
-    corpora = {
-        "w2v-text8": text8,
-        "w2v-lines": lines_of(text8),
-        "gensim-file": lines_of(text8),
-        "gensim-iter": text8,
-        "gensim-file-alpha0.05": lines_of(text8),
-    }
-    results = {}
-    for name in filter(None, args.runs.split(",")):
-        results[name] = launch(name, corpora[name], args.epochs)
-        print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
-
-    print(f"\ntext8-like corpus, CBOW, each library's defaults, {args.epochs} epochs, "
-          f"{machine()}")
-    print(f"command: python benchmarks/{' '.join([Path(__file__).name, *sys.argv[1:]])}\n")
+def report(mode: str, results: dict) -> None:
+    """One mode's table, and each w2v run's ratios against gensim's faster mode."""
+    print(f"\n### {mode}\n")
     print("| run | vocab s | train s | raw words/s | kept words/s | peak RSS MB | analogy % |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
@@ -193,6 +177,36 @@ def main():
             if name.startswith("w2v"):
                 print(f"- {name}: analogy {100 * (r['analogy'] - same_rate['analogy']):+.2f} "
                       "points against gensim-file at the same learning rate (0.05)")
+    sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--runs", default=",".join(RUNS))
+    parser.add_argument("--modes", default="cbow-ns")
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    parser.add_argument("--min-count", type=int, default=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, Path(args.corpus), args.epochs, args.min_count, args.modes)
+
+    text8 = text8like()
+    corpora = {
+        "w2v-text8": text8,
+        "w2v-lines": lines_of(text8),
+        "gensim-file": lines_of(text8),
+        "gensim-iter": text8,
+        "gensim-file-alpha0.05": lines_of(text8),
+    }
+    print(f"text8-like corpus, each library's defaults but the mode, {args.epochs} epochs, "
+          f"{machine()}")
+    print(f"command: python benchmarks/{' '.join([Path(__file__).name, *sys.argv[1:]])}")
+    for mode in args.modes.split(","):
+        report(mode, {name: launch(name, corpora[name], args.epochs, mode=mode)
+                      for name in filter(None, args.runs.split(","))})
     if args.memory:
         # Four copies of the corpus see every word four times as often: min_count x4 keeps the
         # vocabulary (and so the tables) the same, so any growth is the corpus handling's.
