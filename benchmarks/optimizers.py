@@ -80,7 +80,7 @@ def compare(args) -> None:
     runs = [(update, name) for update, name in runs
             if (args.kernel if update == "kernel" else name in args.optimizers.split(","))]
     for update, name in runs:
-        rate = args.alpha or default_alpha(0, name)
+        rate = args.alpha or default_alpha(0, name, update)
         try:
             model, seconds, _ = train(path, args.epochs, update=update, optimizer=name,
                                       alpha=rate)

@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from common import machine, scores, text8like
 
 from w2v.apps import datasets
@@ -77,6 +78,7 @@ def peak_rss_mb() -> float:
 
 def run_w2v(corpus: Path, epochs: int, min_count: int = 5, mode: str = "cbow-ns") -> dict:
     from w2v import Word2Vec
+    from w2v.corpus.tables import keep_probability
 
     model = Word2Vec(epochs=epochs, min_count=min_count, **MODES[mode])
     t0 = time.perf_counter()
@@ -84,11 +86,15 @@ def run_w2v(corpus: Path, epochs: int, min_count: int = 5, mode: str = "cbow-ns"
     t1 = time.perf_counter()
     model.train()
     t2 = time.perf_counter()
+    # CBOW's examples are the kept words; skip-gram's are (word, context) pairs, so its kept
+    # words are the number subsampling keeps on average, which is what gensim counts.
+    counts = np.asarray(model.vocab.counts, dtype=np.float64)
+    kept = (counts * np.minimum(1.0, keep_probability(counts, model.config.sample))).sum()
     return {
         "vocab_s": t1 - t0,
         "train_s": t2 - t1,
         "raw": model.vocab.corpus_words * epochs,
-        "kept": sum(h.examples for h in model.history),
+        "kept": sum(h.examples for h in model.history) if not MODES[mode]["sg"] else kept * epochs,
         "wv": model.wv,
     }
 

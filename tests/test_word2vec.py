@@ -188,6 +188,9 @@ def test_alpha_defaults_to_word2vec_cs_rate_for_each_architecture(austen, tmp_pa
 
     assert TrainConfig().alpha == 0.05 and TrainConfig(sg=1).alpha == 0.025
     assert TrainConfig(alpha=0.025).alpha == 0.025  # gensim's CBOW rate, when asked for
+    # Through autograd, SGD sums a batch's updates of a row: CBOW's 0.05 diverged there.
+    assert TrainConfig(update="autograd").alpha == 0.025
+    assert TrainConfig(update="autograd", optimizer="adam").alpha == 0.03
     with pytest.raises(W2VError, match="alpha=inf is not valid"):
         TrainConfig(alpha=float("inf"))
     model = Word2Vec(austen[:300], vector_size=8, min_count=2, epochs=1, workers=1)

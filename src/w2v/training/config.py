@@ -87,8 +87,9 @@ class TrainConfig:
     # optimisation
     alpha: float = _opt(
         None, "initial learning rate (default: word2vec.c's, 0.05 for CBOW and 0.025 for "
-        "skip-gram, gensim uses 0.025 for both; with --optimizer adam or sparseadam 0.03, "
-        "rmsprop 0.01, adagrad 0.1, measured in BENCHMARKS.md)", "optimisation",
+        "skip-gram, gensim uses 0.025 for both; with --update autograd 0.025, and with "
+        "--optimizer adam or sparseadam 0.03, rmsprop 0.01, adagrad 0.1, measured in "
+        "BENCHMARKS.md)", "optimisation",
     )
     min_alpha: float = _opt(
         1e-4, "learning rate reached at the end, decaying linearly by words processed",
@@ -165,7 +166,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.alpha is None:
-            self.alpha = default_alpha(self.sg, self.optimizer)
+            self.alpha = default_alpha(self.sg, self.optimizer, self.update)
         self.validate()
 
     def validate(self):
@@ -239,11 +240,17 @@ class TrainConfig:
 # pointed one way after training (Adam's usual 0.001: mean cosine 0.999 between the 1,000 most
 # frequent words); at three times it Adam and SparseAdam diverged.
 OPTIMIZER_ALPHA = {"adam": 0.03, "sparseadam": 0.03, "rmsprop": 0.01, "adagrad": 0.1}
+# Plain SGD through autograd adds up a batch's updates of one row, all taken from the same stale
+# vectors (the kernel applies them one after another; the batched update damps the sum): at
+# CBOW's 0.05 it diverged on the text8-like corpus after 1.8M words, at 0.025 it trained
+# (`python benchmarks/optimizers.py compare`, BENCHMARKS.md).
+AUTOGRAD_SGD_ALPHA = 0.025
 
 
-def default_alpha(sg: int, optimizer: str = "sgd") -> float:
-    """The starting learning rate: OPTIMIZER_ALPHA's for an adaptive optimizer, and for SGD
-    word2vec.c's: 0.05 for CBOW, 0.025 for skip-gram.
+def default_alpha(sg: int, optimizer: str = "sgd", update: str = "auto") -> float:
+    """The starting learning rate: OPTIMIZER_ALPHA's for an adaptive optimizer,
+    AUTOGRAD_SGD_ALPHA for SGD through autograd, and otherwise word2vec.c's: 0.05 for CBOW,
+    0.025 for skip-gram.
 
     gensim starts both at 0.025. CBOW averages its context, so each context vector gets a
     smaller share of the signal than a skip-gram pair gives, and it trains better at the C tool's
@@ -253,6 +260,8 @@ def default_alpha(sg: int, optimizer: str = "sgd") -> float:
     """
     if optimizer in OPTIMIZER_ALPHA:
         return OPTIMIZER_ALPHA[optimizer]
+    if update == "autograd":
+        return AUTOGRAD_SGD_ALPHA
     return 0.025 if sg else 0.05
 
 

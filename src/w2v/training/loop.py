@@ -582,7 +582,8 @@ def warn_if_collapsed(model: CBOW, plan: Plan) -> None:
     warnings.warn(f"the {words:,} most frequent words' vectors all point one way (mean cosine "
                   f"{cosine:.3f}) after {c.epochs} epoch(s): they are barely trained; raise "
                   f"epochs or alpha (now {c.alpha:g}, {c.optimizer}'s default "
-                  f"{default_alpha(c.sg, c.optimizer):g}), or train on more text", stacklevel=2)
+                  f"{default_alpha(c.sg, c.optimizer, c.update):g}), or train on more text",
+                  stacklevel=2)
 
 
 def divergence_fix(plan: Plan) -> str:
