@@ -153,7 +153,8 @@ inline float exp_neg(float x) {
   const float y = n * 0.693359375f - x + n * -2.12194440e-4f;  // -r
   float q = 1.f / 5040;
   for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 1.f / 2, 1.f, 1.f}) q = q * y + c;
-  const int32_t bits = (127 - static_cast<int32_t>(n)) << 23;
+  // A NaN score (a diverged run) must give NaN, not an undefined int conversion: q carries it.
+  const int32_t bits = (127 - (n == n ? static_cast<int32_t>(n) : 0)) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return q * scale;
