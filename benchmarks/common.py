@@ -13,6 +13,15 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS_XZ = REPO.parent / "shared" / "data" / "wiki" / "enwiki2015_text8like.txt.xz"
 
 
+# The four training modes the benchmarks compare, as Word2Vec's (and gensim's) options.
+MODES = {
+    "cbow-ns": {"sg": 0, "hs": 0, "negative": 5},
+    "sg-ns": {"sg": 1, "hs": 0, "negative": 5},
+    "cbow-hs": {"sg": 0, "hs": 1, "negative": 0},
+    "sg-hs": {"sg": 1, "hs": 1, "negative": 0},
+}
+
+
 def text8like() -> Path:
     """The 16.9M-word text8-like Wikipedia corpus, decompressed once into w2v's cache folder."""
     target = datasets.cache_dir() / "enwiki2015_text8like.txt"

@@ -19,16 +19,10 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from common import machine, text8like_tail
+from common import MODES, machine, text8like_tail
 
 from w2v.training import kernels
 
-MODES = {
-    "cbow-ns": {"sg": 0, "hs": 0, "negative": 5},
-    "sg-ns": {"sg": 1, "hs": 0, "negative": 5},
-    "cbow-hs": {"sg": 0, "hs": 1, "negative": 0},
-    "sg-hs": {"sg": 1, "hs": 1, "negative": 0},
-}
 # The kernel's functions, by what they do.
 CATEGORY = {
     "dot": "dot products",

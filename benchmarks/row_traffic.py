@@ -16,12 +16,11 @@ would need if no row stayed in cache.
 import argparse
 
 import numpy as np
-from common import machine, text8like
+from common import MODES, machine, text8like
 
 from w2v import Word2Vec
 from w2v.corpus.tables import huffman_tree, keep_probability
 
-MODES = ("cbow-ns", "sg-ns", "cbow-hs", "sg-hs")
 TRIAD = 17.3e9
 CONTEXTS, NEGATIVE, ROW_BYTES = 6, 5, 2 * 4 * 100
 

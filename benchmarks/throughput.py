@@ -30,18 +30,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import machine, scores, text8like
+from common import MODES, machine, scores, text8like
 
 from w2v.apps import datasets
 from w2v.atomic import atomic_write
 
 RUNS = ("w2v-text8", "w2v-lines", "gensim-file", "gensim-iter", "gensim-file-alpha0.05")
-MODES = {
-    "cbow-ns": {"sg": 0, "hs": 0, "negative": 5},
-    "sg-ns": {"sg": 1, "hs": 0, "negative": 5},
-    "cbow-hs": {"sg": 0, "hs": 1, "negative": 0},
-    "sg-hs": {"sg": 1, "hs": 1, "negative": 0},
-}
 
 
 def lines_of(path: Path, words_per_line: int = 1000) -> Path:
