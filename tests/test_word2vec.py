@@ -183,6 +183,17 @@ def test_trace_records_each_chunk_in_order(austen):
     assert all(p.loss > 0 and p.words_per_second > 0 for p in model.trace)
 
 
+def test_private_nodes_must_be_a_count(austen):
+    from w2v.training.config import TrainConfig
+
+    with pytest.raises(W2VError, match=r"private_nodes=-1 is not valid: it must be >= 0"):
+        TrainConfig(private_nodes=-1)
+    # Two threads with private tree nodes train as one thread does, near enough.
+    losses = [Word2Vec(austen[:2000], vector_size=16, min_count=2, epochs=1, hs=1, negative=0,
+                       workers=workers).history[-1].loss for workers in (1, 2)]
+    assert losses[1] == pytest.approx(losses[0], rel=0.03)
+
+
 def test_alpha_defaults_to_word2vec_cs_rate_for_each_architecture(austen, tmp_path):
     from w2v.training.config import TrainConfig
 

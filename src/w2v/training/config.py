@@ -127,6 +127,13 @@ class TrainConfig:
         "bit-for-bit repeatable",
         "optimisation",
     )
+    private_nodes: int = _opt(
+        512, "with --hs 1 and several workers, each thread updates its own copy of the Huffman "
+        "tree's top this many nodes (on nearly every word's path) and adds its changes to the "
+        "shared table every 1,024 words; shared, those rows moved between cores on every write "
+        "and two threads trained slower than one (BENCHMARKS.md); 0: all rows shared, as in "
+        "word2vec.c", "optimisation",
+    )
 
     # checkpoints
     checkpoint_dir: str | None = _opt(
@@ -177,6 +184,8 @@ class TrainConfig:
         _require("min_count", self.min_count, lambda v: isinstance(v, int) and v >= 1, ">= 1")
         _require("negative", self.negative, lambda v: isinstance(v, int) and v >= 0, ">= 0")
         _require("workers", self.workers, lambda v: isinstance(v, int) and v >= 0, ">= 0")
+        _require("private_nodes", self.private_nodes,
+                 lambda v: isinstance(v, int) and v >= 0, ">= 0 (0: every row shared)")
         _require("sync_words", self.sync_words, lambda v: isinstance(v, int) and v >= 0,
                  ">= 0 (0: chosen from the corpus)")
         _require("sync_rare_every", self.sync_rare_every,

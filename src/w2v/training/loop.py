@@ -286,7 +286,8 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     cbow_mean=bool(c.cbow_mean), shrink_windows=c.shrink_windows,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
                     words_done=chunk.done, total_words=plan.total_words,
-                    seed=plan.seed(epoch, chunk.index), workers=threads, touched=touched)
+                    seed=plan.seed(epoch, chunk.index), workers=threads, touched=touched,
+                    private_nodes=c.private_nodes)
                 words = float(len(chunk.ids))
             stop = account(plan, state, chunk, loss, examples, words,
                            time.perf_counter() - t0, sync, checkpoints, touched)

@@ -4,8 +4,10 @@
 //
 // Threads share the tables and update them without locks ("Hogwild"), as word2vec.c does: a rare
 // lost update costs nothing measurable, while every example sees the vectors as updated by the
-// example before it, which batched updates cannot offer. With one thread a seeded run is
-// bit-for-bit reproducible.
+// example before it, which batched updates cannot offer. The exception is the few rows that
+// nearly every example writes, hierarchical softmax's top tree nodes: each thread updates its own
+// copy of those and merges it often (share_nodes). With one thread a seeded run is bit-for-bit
+// reproducible.
 #include <torch/extension.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -129,8 +132,9 @@ inline void update_bag(const Model& m, int32_t word, const float* g, int64_t dim
     axpy(1.f, g, m.syn0 + int64_t(m.bag_rows[r]) * dim, dim);
 }
 
-// One thread's scratch space and running totals.
-struct Worker {
+// One thread's scratch space and running totals, on cache lines of its own: a neighbour's writes
+// to its random generator or totals would otherwise move the line between cores every example.
+struct alignas(64) Worker {
   Lcg rng;
   std::vector<float> neu1, neu1e;
   std::vector<int32_t> sen, outputs;
@@ -140,7 +144,40 @@ struct Worker {
   double loss = 0.0;        // -log of the likelihoods folded in so far
   double likelihood = 1.0;  // product of the examples' likelihoods not yet in `loss`
   int64_t examples = 0;
+  // With several threads, the tree's top nodes (ids from `own_first`), on every path, are
+  // updated in this thread's copy `own` and merged into syn1 by share_nodes; `seen` holds them
+  // as the last merge left them.
+  int64_t own_first = INT64_MAX;
+  std::vector<float> own, seen;
+  int64_t unshared = 0;  // words trained since the last merge
 };
+
+// Words between a thread's merges of its own tree nodes: often enough that the others see the
+// top of the tree as fresh as within a few milliseconds, rarely enough that the merge (a pass
+// over the nodes) costs about 1% of the time.
+constexpr int64_t kShareEvery = 1024;
+
+// The row of inner node `node`: the thread's own copy for the top nodes, else syn1's.
+inline float* node_row(const Model& m, Worker& w, int32_t node, int64_t dim) {
+  return node >= w.own_first ? w.own.data() + (node - w.own_first) * dim
+                             : m.syn1 + int64_t(node) * dim;
+}
+
+// Adds what this thread's updates changed in its own top nodes since the last merge to syn1 and
+// starts again from syn1's rows, which hold the other threads' merged changes too: local SGD on
+// the few rows that every example writes, so that those stay in this core's cache instead of
+// moving between cores on every write (skip-gram with hierarchical softmax ran slower on two
+// threads than on one). One merge at a time, so that no thread's changes are lost.
+inline void share_nodes(const Model& m, Worker& w, int64_t dim, std::mutex& lock) {
+  w.unshared = 0;
+  if (w.own.empty()) return;
+  std::lock_guard<std::mutex> hold(lock);
+  float* shared = m.syn1 + w.own_first * dim;
+  for (size_t i = 0; i < w.own.size(); ++i) {
+    shared[i] += w.own[i] - w.seen[i];
+    w.own[i] = w.seen[i] = shared[i];
+  }
+}
 
 // exp(-x) for x >= 0 in plain multiply-adds, so that a loop over an example's outputs
 // vectorizes (a call to expf does not): x = n ln2 + r with |r| <= ln2 / 2, e^-r by its Taylor
@@ -227,7 +264,7 @@ inline void predict(const Model& m, const Options& o, Worker& w, int32_t word, c
     // branch taken, labelled 1 - code bit. A path's nodes are distinct.
     const int64_t first = m.path[word], n = m.path[word + 1] - first;
     for (int64_t k = 0; k < n; ++k) {
-      w.rows[k] = m.syn1 + int64_t(m.point[first + k]) * dim;
+      w.rows[k] = node_row(m, w, m.point[first + k], dim);
       w.labels[k] = m.code[first + k] == 0;
     }
     learn(w, n, h, alpha, dim, likelihood, true);
@@ -257,11 +294,13 @@ inline void predict(const Model& m, const Options& o, Worker& w, int32_t word, c
 // Trains on one (subsampled) sentence held in w.sen; alpha_at(pos) gives the learning rate,
 // asked again every 1,024 positions so that it keeps falling inside a long sentence.
 template <typename AlphaAt>
-inline void train_sentence(const Model& m, const Options& o, Worker& w, AlphaAt alpha_at) {
+inline void train_sentence(const Model& m, const Options& o, Worker& w, AlphaAt alpha_at,
+                           std::mutex& lock) {
   const int64_t n = static_cast<int64_t>(w.sen.size()), dim = o.dim;
   float alpha = alpha_at(0);
   for (int64_t pos = 0; pos < n; ++pos) {
     if ((pos & 1023) == 1023) alpha = alpha_at(pos);
+    if (++w.unshared == kShareEvery) share_nodes(m, w, dim, lock);
     // word2vec.c's shrinking window: each target looks 1..window words each way.
     const int64_t reach = o.shrink ? 1 + static_cast<int64_t>(w.rng.below(o.window)) : o.window;
     const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min<int64_t>(n - 1, pos + reach);
@@ -328,7 +367,7 @@ std::tuple<double, int64_t> train(
     torch::Tensor point, torch::Tensor path, int64_t window, int64_t negative, bool hs, bool sg,
     bool cbow_mean, bool shrink_windows, double alpha_start, double alpha_end, double words_done,
     double total_words, int64_t seed, int64_t workers, torch::Tensor touched,
-    torch::Tensor bag_rows, torch::Tensor bag_start) {
+    torch::Tensor bag_rows, torch::Tensor bag_start, int64_t private_nodes) {
   TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32 && syn0.dim() == 2,
               "syn0: a contiguous float32 (V, D) table, or (V + buckets, D) with bags");
   const bool bags = bag_start.numel() > 0;
@@ -345,6 +384,7 @@ std::tuple<double, int64_t> train(
   const int64_t s_begin = 0, s_end = starts.numel() - 1;
   TORCH_CHECK(window >= 1 && negative >= 0 && workers >= 1 && (hs || negative > 0),
               "window, workers >= 1, negative >= 0, and hs or negative sampling");
+  TORCH_CHECK(private_nodes >= 0, "private_nodes: >= 0");
   Model m{};
   m.syn0 = syn0.data_ptr<float>();
   m.syn1neg = rows_or_null(syn1neg, rows, dim, negative > 0, "syn1neg");
@@ -392,18 +432,23 @@ std::tuple<double, int64_t> train(
   const int32_t* tok = ids.data_ptr<int32_t>();
   const int64_t* start = starts.data_ptr<int64_t>();
 
-  // Split the sentences into one contiguous share per thread, balanced by words.
+  // Split the sentences into one contiguous share per thread, balanced by words: each cut at
+  // the sentence start nearest its share's end (the one before it left the last thread up to a
+  // sentence of 10,000 words more than the others, which then waited for it).
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(workers, s_end - s_begin));
   std::vector<int64_t> cut(threads + 1, s_begin);
   const int64_t first = start[s_begin], words = start[s_end] - first;
   for (int64_t t = 1; t < threads; ++t) {
     const int64_t goal = first + words * t / threads;
-    cut[t] = std::upper_bound(start + cut[t - 1], start + s_end, goal) - start - 1;
-    cut[t] = std::max(cut[t], cut[t - 1]);
+    int64_t s = std::upper_bound(start + cut[t - 1], start + s_end, goal) - start - 1;
+    if (s + 1 < s_end && start[s + 1] - goal < goal - start[s]) ++s;
+    cut[t] = std::max(s, cut[t - 1]);
   }
   cut[threads] = s_end;
 
   std::atomic<int64_t> progress{0};
+  std::mutex lock;  // one merge of private tree nodes at a time
+  const int64_t own_nodes = hs && threads > 1 ? std::min(private_nodes, rows - 1) : 0;
   std::vector<Worker> state(threads);
   auto work = [&](int64_t t) {
     Worker& w = state[t];
@@ -415,6 +460,11 @@ std::tuple<double, int64_t> train(
     w.rows.assign(outputs, nullptr);
     w.labels.assign(outputs, 0);
     for (auto* scratch : {&w.f, &w.e, &w.inv}) scratch->assign(outputs, 0.f);
+    if (own_nodes > 0) {
+      w.own_first = rows - 1 - own_nodes;
+      w.own.assign(m.syn1 + w.own_first * dim, m.syn1 + (rows - 1) * dim);
+      w.seen = w.own;
+    }
     int64_t local_words = 0;
     // alpha follows the words processed by all threads; a thread publishes its count every
     // 10,000 words, as word2vec.c does, rather than touching the shared counter per example.
@@ -432,9 +482,11 @@ std::tuple<double, int64_t> train(
       }
       const int64_t sentence_words = start[s + 1] - start[s];
       const int64_t kept = std::max<int64_t>(1, static_cast<int64_t>(w.sen.size()));
-      train_sentence(m, o, w, [&](int64_t pos) { return alpha_now(sentence_words * pos / kept); });
+      train_sentence(m, o, w, [&](int64_t pos) { return alpha_now(sentence_words * pos / kept); },
+                     lock);
       local_words += sentence_words;
     }
+    share_nodes(m, w, dim, lock);
     progress += local_words;
   };
   {
@@ -537,5 +589,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("sg"), py::arg("cbow_mean"), py::arg("shrink_windows"), py::arg("alpha_start"),
         py::arg("alpha_end"), py::arg("words_done"), py::arg("total_words"), py::arg("seed"),
         py::arg("workers"), py::arg("touched"), py::arg("bag_rows"), py::arg("bag_start"),
-        py::call_guard<py::gil_scoped_release>());
+        py::arg("private_nodes") = 0, py::call_guard<py::gil_scoped_release>());
 }
