@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py [--epochs 5] [--seeds 1,2,3] [--update auto] [--batch-sizes 1024]
                                  [--sg 0|1] [--hs 0|1] [--negative 5] [--alpha A]
+                                 [--corpus text8like|second-half] [--w2v NAME=VALUE,...]
 
 Trains CBOW with the same settings in both libraries (100 dims, window 5, negative 5, sample 1e-3,
 min_count 5, alpha w2v's default: word2vec.c's 0.05 for CBOW, 0.025 for skip-gram, given to gensim
@@ -10,7 +11,9 @@ w2v, once per seed, then prints a markdown table: analogy accuracy (questions-wo
 restrict_vocab=30000), WordSim-353 and SimLex-999 Spearman, wall time (vocabulary + training) and
 raw corpus words/s (every token read, before subsampling, for both), each as the mean over the
 seeds, plus the per-seed analogy figures. Seeds matter: one run's analogy accuracy moves by about
-half a point.
+half a point. `--corpus second-half` trains on the corpus's last 8.4M words alone (a second
+corpus from the same source); `--w2v private_nodes=0,...` gives w2v options of its own, each
+setting's rows side by side (`--w2v private_nodes=0 --w2v private_nodes=512`).
 """
 
 import argparse
@@ -19,9 +22,11 @@ import statistics
 import sys
 import time
 
-from common import machine, scores, text8like
+from common import machine, scores, text8like, text8like_tail
 
 from w2v.training.config import default_alpha
+
+SECOND_HALF_WORDS = 8_400_000
 
 
 def run_w2v(path, seed, **options):
@@ -70,10 +75,13 @@ def main():
     parser.add_argument("--negative", type=int, default=5)
     parser.add_argument("--alpha", type=float, help="starting learning rate, both libraries "
                         "(default: w2v's, 0.05 for CBOW and 0.025 for skip-gram)")
+    parser.add_argument("--corpus", choices=("text8like", "second-half"), default="text8like")
+    parser.add_argument("--w2v", action="append", default=None, metavar="NAME=VALUE,...",
+                        help="w2v-only options of one row (repeat for more rows)")
     args = parser.parse_args()
     alpha = args.alpha if args.alpha is not None else default_alpha(args.sg)
     model = {"sg": args.sg, "hs": args.hs, "negative": args.negative, "alpha": alpha}
-    path = text8like()
+    path = text8like() if args.corpus == "text8like" else text8like_tail(SECOND_HALF_WORDS)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     if not args.skip_gensim:
@@ -87,18 +95,26 @@ def main():
     if args.update in ("auto", "kernel"):
         batch_sizes = batch_sizes[:1]  # the kernel has no batches
     for bs in batch_sizes:
-        runs = []
-        for seed in seeds:
-            wv, seconds, words = run_w2v(path, seed, epochs=args.epochs, update=args.update,
-                                         batch_size=bs, **model)
-            runs.append((scores(wv), seconds, words))
-            print(f"w2v seed {seed} batch {bs}: {runs[-1]}", file=sys.stderr, flush=True)
-        label = f"w2v update={args.update}" + (
-            f", batch {bs}" if args.update not in ("auto", "kernel") else "")
-        rows.append(summarise(label, runs))
+        for extra in args.w2v or [""]:
+            own = dict(option.split("=", 1) for option in extra.split(",") if option)
+            own = {name: float(value) if "." in value else int(value)
+                   for name, value in own.items()}
+            runs = []
+            for seed in seeds:
+                wv, seconds, words = run_w2v(path, seed, epochs=args.epochs, update=args.update,
+                                             batch_size=bs, **model, **own)
+                runs.append((scores(wv), seconds, words))
+                print(f"w2v seed {seed} batch {bs} {extra}: {runs[-1]}", file=sys.stderr,
+                      flush=True)
+            label = f"w2v update={args.update}" + (
+                f", batch {bs}" if args.update not in ("auto", "kernel") else "") + (
+                f", {extra}" if extra else "")
+            rows.append(summarise(label, runs))
     kind = ("skip-gram" if args.sg else "CBOW") + (", hierarchical softmax" if args.hs else "") + (
         f", negative {args.negative}" if args.negative else "")
-    print(f"\ntext8-like corpus, {kind}, 100 dims, alpha {alpha}, {args.epochs} epochs, "
+    corpus = "text8-like corpus" if args.corpus == "text8like" else (
+        f"last {SECOND_HALF_WORDS:,} words of the text8-like corpus")
+    print(f"\n{corpus}, {kind}, 100 dims, alpha {alpha}, {args.epochs} epochs, "
           f"seeds {args.seeds}, "
           f"{machine()}")
     print(f"command: python benchmarks/{' '.join([os.path.basename(__file__), *sys.argv[1:]])}\n")
