@@ -152,9 +152,8 @@ struct alignas(64) Worker {
   int64_t unshared = 0;  // words trained since the last merge
 };
 
-// Words between a thread's merges of its own tree nodes: often enough that the others see the
-// top of the tree as fresh as within a few milliseconds, rarely enough that the merge (a pass
-// over the nodes) costs about 1% of the time.
+// Words between a thread's merges of its own tree nodes, a few milliseconds of training: merging
+// every 256 words made CBOW up to a fifth slower for no accuracy measurable (BENCHMARKS.md).
 constexpr int64_t kShareEvery = 1024;
 
 // The row of inner node `node`: the thread's own copy for the top nodes, else syn1's.
