@@ -1,8 +1,10 @@
 """w2v.vectors.formats: exact round trips with gensim and the C tool's layout, the native file, and
 clear errors (path plus byte offset or line) for every kind of bad file."""
 
+import bz2
 import gzip
 import json
+import lzma
 import struct
 
 import numpy as np
@@ -10,7 +12,8 @@ import pytest
 from gensim.models import KeyedVectors as GensimKV
 
 from w2v.errors import W2VError
-from w2v.vectors import formats
+from w2v.vectors import formats, word2vec_format
+from w2v.vectors.keyedvectors import KeyedVectors
 
 DIM = 7
 WORDS = ["the", "café", "日本語", "naïve", "ünïcödé", "🙂", "a_b", "x"]
@@ -122,13 +125,195 @@ def test_c_tool_text_spelling_loads(tmp_path):
     assert np.array_equal(vectors, np.float32([[0.1, -0.2, 0.3], [1, 2, 3]]))
 
 
-def test_gzip_file_loads_like_the_plain_one(tmp_path):
+COMPRESSORS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+@pytest.mark.parametrize("binary", [True, False])
+def test_compressed_file_loads_like_the_plain_one(tmp_path, kind, binary):
     vectors = _vectors()
-    path = tmp_path / "v.bin.gz"
-    path.write_bytes(gzip.compress(_c_tool_binary(WORDS, vectors)))
-    words, loaded = formats.read_word2vec(path, binary=True)
+    path = tmp_path / "v.bin"
+    _gensim_kv(WORDS, vectors).save_word2vec_format(str(path), binary=binary)
+    packed = tmp_path / "v.packed"  # told by its first bytes, not its name
+    packed.write_bytes(COMPRESSORS[kind](path.read_bytes()))
+    words, loaded = formats.read_word2vec(packed, binary=binary)
     assert words == WORDS and _same_bits(loaded, vectors)
-    assert formats.detect_format(path) == "binary"
+    assert formats.detect_format(packed) == ("binary" if binary else "text")
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("limit", [None, 5])
+def test_records_split_across_read_blocks_load_whole(tmp_path, monkeypatch, block, binary, limit):
+    vectors = _vectors()
+    path = tmp_path / "v"
+    path.write_bytes(gzip.compress(_c_tool_binary(WORDS, vectors)) if binary else b"")
+    if not binary:
+        _gensim_kv(WORDS, vectors).save_word2vec_format(str(path))
+    monkeypatch.setattr(word2vec_format, "_BLOCK", block)
+    words, loaded = formats.read_word2vec(path, binary=binary, limit=limit)
+    rows = limit or len(WORDS)
+    assert words == WORDS[:rows] and _same_bits(loaded, vectors[:rows])
+
+
+def test_limit_stops_reading_a_compressed_file(tmp_path, monkeypatch):
+    # A download cut short: the first records decompress, the rest of the stream is missing.
+    vectors = _vectors(rows=20000, dim=50, seed=1)
+    words = [f"w{i}" for i in range(len(vectors))]
+    packed = gzip.compress(_c_tool_binary(words, vectors), compresslevel=1)
+    path = tmp_path / "cut.bin.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    monkeypatch.setattr(word2vec_format, "_BLOCK", 1 << 16)
+    got, loaded = formats.read_word2vec(path, binary=True, limit=100)
+    assert got == words[:100] and _same_bits(loaded, vectors[:100])
+    with pytest.raises(W2VError, match="gzip data truncated or corrupt after") as excinfo:
+        formats.read_word2vec(path, binary=True)
+    assert "re-download" in _message(excinfo)
+
+
+def test_compressed_file_shorter_than_its_header_names_the_word(tmp_path):
+    path = tmp_path / "short.bin.xz"
+    path.write_bytes(lzma.compress(b"5 7\n" + _c_tool_binary(WORDS[:2], _vectors(rows=2))[4:]))
+    with pytest.raises(W2VError, match="word #2 of 5") as excinfo:
+        formats.read_word2vec(path, binary=True)
+    assert "limit=2" in _message(excinfo)
+
+
+# --- GloVe's files, vocabulary files, float16, gensim's writing options ------------------------
+
+
+def _glove(tmp_path, vectors, words=WORDS):
+    """A GloVe text file: gensim's text records without the header line."""
+    path = tmp_path / "glove.txt"
+    _gensim_kv(words, vectors).save_word2vec_format(str(path), write_header=False)
+    return path
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_glove_file_loads_without_header_like_gensim(tmp_path, limit):
+    vectors = _vectors()
+    path = _glove(tmp_path, vectors)
+    words, loaded = formats.read_word2vec(path, binary=False, no_header=True, limit=limit)
+    theirs = GensimKV.load_word2vec_format(str(path), no_header=True, limit=limit)
+    assert words == theirs.index_to_key == WORDS[: limit or len(WORDS)]
+    assert _same_bits(loaded, theirs.vectors)
+
+
+def test_glove_file_with_a_ragged_row_names_the_line(tmp_path):
+    path = tmp_path / "glove.txt"
+    path.write_bytes(b"a 1 2 3\nb 4 5\nc 6 7 8\n")
+    with pytest.raises(W2VError, match="line 2 has 2 values") as excinfo:
+        formats.read_word2vec(path, binary=False, no_header=True)
+    assert "fix that line" in _message(excinfo)
+
+
+def test_no_header_is_for_text_files(tmp_path):
+    path = tmp_path / "v.bin"
+    formats.write_word2vec(path, WORDS, _vectors(), binary=True)
+    with pytest.raises(W2VError, match="drop no_header"):
+        formats.read_word2vec(path, binary=True, no_header=True)
+
+
+def test_vocabulary_file_gives_the_counts_and_gensim_reads_ours(tmp_path):
+    vectors, counts = _vectors(), np.arange(len(WORDS), 0, -1) * 10
+    path, vocab = tmp_path / "v.bin", tmp_path / "vocab.txt"
+    KeyedVectors(WORDS, vectors, counts).save_word2vec_format(path, fvocab=vocab, binary=True)
+    theirs = GensimKV.load_word2vec_format(str(path), fvocab=str(vocab), binary=True)
+    ours = KeyedVectors.load_word2vec_format(path, fvocab=vocab, binary=True)
+    assert ours.index_to_key == theirs.index_to_key == WORDS
+    assert ours.counts.tolist() == [theirs.get_vecattr(w, "count") for w in WORDS]
+    assert ours.counts.tolist() == counts.tolist()
+
+
+def test_vocabulary_file_that_does_not_match_is_refused(tmp_path):
+    path, vocab = tmp_path / "v.bin", tmp_path / "vocab.txt"
+    formats.write_word2vec(path, WORDS, _vectors(), binary=True)
+    vocab.write_text("the 10\ncafé 5\n", encoding="utf-8")
+    with pytest.raises(W2VError, match="18 of their 20 words are not in it") as excinfo:
+        KeyedVectors.load_word2vec_format(path, fvocab=vocab, binary=True)
+    assert "'日本語'" in _message(excinfo)
+    vocab.write_text("the ten\n", encoding="utf-8")
+    with pytest.raises(W2VError, match="line 1 .* is not 'word count'"):
+        KeyedVectors.load_word2vec_format(path, fvocab=vocab, binary=True)
+
+
+def test_float16_halves_the_array_and_answers_like_float32(tmp_path):
+    vectors = np.random.default_rng(3).standard_normal((len(WORDS), 16), dtype=np.float32)
+    path = tmp_path / "v.bin"
+    formats.write_word2vec(path, WORDS, vectors, binary=True)
+    half = KeyedVectors.load_word2vec_format(path, binary=True, datatype=np.float16)
+    full = KeyedVectors.load_word2vec_format(path, binary=True)
+    assert half.vectors.dtype == np.float16 and half.vectors.nbytes * 2 == full.vectors.nbytes
+    assert np.array_equal(half.vectors, vectors.astype(np.float16))
+    theirs = GensimKV.load_word2vec_format(str(path), binary=True, datatype=np.float16)
+    assert np.array_equal(half.vectors, theirs.vectors)
+    for word in ("the", "x", "w3"):
+        ours = [w for w, _ in half.most_similar(word, topn=5)]
+        assert ours == [w for w, _ in full.most_similar(word, topn=5)]
+    assert half.norms.dtype == np.float32
+
+
+def test_value_beyond_float16s_range_is_refused(tmp_path):
+    path = tmp_path / "v.bin"
+    formats.write_word2vec(path, WORDS, _vectors(), binary=True)  # word 0 holds -3.4e38
+    with pytest.raises(W2VError, match="word #0 .* beyond float16's range") as excinfo:
+        formats.read_word2vec(path, binary=True, datatype=np.float16)
+    assert "datatype=np.float32" in _message(excinfo)
+
+
+@pytest.mark.parametrize("datatype", [np.int32, "words"])
+def test_datatype_that_is_not_a_float_is_refused(tmp_path, datatype):
+    path = tmp_path / "v.bin"
+    formats.write_word2vec(path, WORDS, _vectors(), binary=True)
+    with pytest.raises(W2VError, match="datatype=.*np.float16"):
+        formats.read_word2vec(path, binary=True, datatype=datatype)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_writing_options_make_gensims_bytes(tmp_path, binary):
+    vectors = _vectors()
+    options = dict(prefix="doc_", write_header=True, total_vec=len(WORDS) * 2)
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for kv, path in ((KeyedVectors(WORDS, vectors), ours), (_gensim_kv(WORDS, vectors), theirs)):
+        path.write_bytes(b"")
+        kv.save_word2vec_format(str(path), binary=binary, **options)
+        kv.save_word2vec_format(str(path), binary=binary, append=True, write_header=False)
+    if binary:  # gensim leaves out the record newline that the C tool (and w2v) writes
+        back = GensimKV.load_word2vec_format(str(ours), binary=True)
+        assert back.index_to_key == ["doc_" + w for w in WORDS] + WORDS
+        assert _same_bits(back.vectors, np.concatenate([vectors, vectors]))
+    else:
+        assert ours.read_bytes() == theirs.read_bytes()
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("binary", [True, False])
+def test_compressed_name_writes_a_compressed_file_gensim_reads(tmp_path, suffix, binary):
+    vectors = _vectors()
+    path = tmp_path / f"v{'.bin' if binary else '.txt'}{suffix}"
+    formats.save_vectors(KeyedVectors(WORDS, vectors), path)
+    opened = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix](path).read()
+    assert opened.startswith(f"{len(WORDS)} {DIM}\n".encode())
+    theirs = GensimKV.load_word2vec_format(str(path), binary=binary)
+    assert theirs.index_to_key == WORDS and _same_bits(theirs.vectors, vectors)
+    assert formats.load_vectors(path).index_to_key == WORDS
+
+
+def test_glove_file_is_detected_and_saved_by_name(tmp_path):
+    vectors = np.random.default_rng(4).standard_normal((len(WORDS), DIM), dtype=np.float32)
+    path = _glove(tmp_path, vectors)
+    assert formats.detect_format(path) == "glove"
+    kv = formats.load_vectors(path, datatype=np.float16)
+    assert kv.index_to_key == WORDS and kv.vectors.dtype == np.float16
+    formats.save_vectors(formats.load_vectors(path), tmp_path / "again.txt", "glove")
+    assert (tmp_path / "again.txt").read_bytes() == path.read_bytes()
+
+
+def test_glove_layout_round_trips(tmp_path):
+    vectors = _vectors()
+    path = tmp_path / "glove.txt"
+    KeyedVectors(WORDS, vectors).save_word2vec_format(path, write_header=False)
+    assert path.read_bytes() == _glove(tmp_path, vectors).read_bytes()
 
 
 @pytest.mark.parametrize("binary", [True, False])

@@ -256,8 +256,8 @@ def test_bad_construction_is_rejected():
 def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
     calls = []
     fake = dict(
-        write_word2vec=lambda *a: calls.append(("write_word2vec", a)),
-        read_word2vec=lambda path, binary, limit=None, unicode_errors="strict": (
+        write_word2vec=lambda *a, **options: calls.append(("write_word2vec", a)),
+        read_word2vec=lambda path, binary, **options: (
             ["x", "y"], np.ones((2, 3), dtype=np.float32)),
         write_native=lambda *a: calls.append(("write_native", a)),
         read_native_subwords=lambda path, mmap=True: (

@@ -7,6 +7,8 @@ import json
 import struct
 from pathlib import Path
 
+import numpy as np
+
 from w2v.errors import W2VError
 from w2v.vectors.checks import rows_to_read
 from w2v.vectors.fasttext_bin import is_fasttext_bin, load_facebook_vectors
@@ -17,13 +19,20 @@ from w2v.vectors.native import (
     read_native,
     write_native,
 )
-from w2v.vectors.word2vec_format import parse_header, read_head, read_word2vec, write_word2vec
+from w2v.vectors.word2vec_format import (
+    COMPRESSED_SUFFIXES,
+    parse_header,
+    read_head,
+    read_word2vec,
+    write_word2vec,
+)
 
 __all__ = ["FORMATS", "NATIVE_METADATA", "SUFFIX_FORMATS", "detect_format", "format_from_suffix",
            "load_vectors", "read_native", "read_word2vec", "save_vectors",
            "write_native", "write_word2vec"]
 
-FORMATS = ("native", "binary", "text", "fasttext")  # fastText's .bin models: read only
+# "glove": text records without the "V D" header line; fastText's .bin models: read only.
+FORMATS = ("native", "binary", "text", "glove", "fasttext")
 SUFFIX_FORMATS = {
     ".bin": "binary",
     ".txt": "text",
@@ -49,17 +58,20 @@ def _looks_native(path, head: bytes) -> bool:
 
 
 def detect_format(path) -> str:
-    """Tell "native", "binary", "text" or "fasttext" from the file's first bytes.
+    """Tell "native", "binary", "text", "glove" or "fasttext" from the file's first bytes.
 
     Native if it starts with a safetensors header, fasttext if with fastText's magic number
-    (a model file, `cc.en.300.bin`); otherwise word2vec, text when the first
-    record is a word and D numbers on one line, binary when it is not.
+    (a model file, `cc.en.300.bin`), glove if its first line is a word and numbers rather than
+    a header; otherwise word2vec, text when the first record is a word and D numbers on one
+    line, binary when it is not.
     """
     head = read_head(path, 4096)
     if _looks_native(path, head):
         return "native"
     if is_fasttext_bin(head):
         return "fasttext"
+    if _looks_glove(path, head):
+        return "glove"
     _, dim, start = parse_header(head, path)
     # Widest text record: a long word and D values in "%lf" spelling (up to ~48 characters).
     head = read_head(path, min(start + 4096 + 64 * dim, _DETECT_MAX_BYTES))
@@ -67,6 +79,15 @@ def detect_format(path) -> str:
     if len(head) == start or tokens and len(tokens) == dim + 1 and _all_numbers(tokens[1:]):
         return "text"
     return "binary"
+
+
+def _looks_glove(path, head: bytes) -> bool:
+    """A first line of a word and at least two numbers: GloVe's layout (a header has two
+    numbers and no word)."""
+    line = read_head(path, _DETECT_MAX_BYTES).split(b"\n", 1)[0] if b"\n" not in head else (
+        head.split(b"\n", 1)[0])
+    tokens = line.split()
+    return len(tokens) >= 3 and not _all_numbers(tokens[:1]) and _all_numbers(tokens[1:])
 
 
 def _all_numbers(tokens: list[bytes]) -> bool:
@@ -81,10 +102,10 @@ def _all_numbers(tokens: list[bytes]) -> bool:
 def format_from_suffix(path) -> str:
     """The format a file name implies: .bin binary, .txt/.vec text, .w2v/.safetensors native.
 
-    A trailing .gz is looked through (word2vec files may be gzip-compressed).
+    A trailing .gz, .bz2 or .xz is looked through (word2vec files may be compressed).
     """
     suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] == ".gz":
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
         suffixes.pop()
     suffix = suffixes[-1] if suffixes else ""
     if suffix not in SUFFIX_FORMATS:
@@ -108,11 +129,13 @@ def load_vectors(
     limit: int | None = None,
     unicode_errors: str = "strict",
     mmap: bool = True,
+    datatype=np.float32,
 ):
-    """Load a KeyedVectors from any of the three formats; detect the format when None.
+    """Load a KeyedVectors from any format; detect the format when None.
 
-    `limit` and `unicode_errors` apply to word2vec files (limit also slices a native file);
-    `mmap` to native files. A fastText model gives FastTextKeyedVectors, its n-gram rows mapped.
+    `limit` and `unicode_errors` apply to word2vec and GloVe files (limit also slices a native
+    file), `datatype` to word2vec and GloVe files (np.float16 halves the memory); `mmap` to
+    native files. A fastText model gives FastTextKeyedVectors, its n-gram rows mapped.
     """
     fmt = _check_format(format) if format is not None else detect_format(path)
     if fmt == "fasttext":
@@ -123,7 +146,8 @@ def load_vectors(
         kv = load_native(path, mmap)
         rows = rows_to_read(len(kv), limit)
         return kv if rows == len(kv) else _first_rows(kv, rows)
-    words, vectors = read_word2vec(path, fmt == "binary", limit, unicode_errors)
+    words, vectors = read_word2vec(path, fmt == "binary", limit, unicode_errors,
+                                   no_header=fmt == "glove", datatype=datatype)
     return KeyedVectors(words, vectors)
 
 
@@ -148,4 +172,5 @@ def save_vectors(kv, path, format: str | None = None) -> None:
     if fmt == "native":
         kv.save(path)
     else:
-        write_word2vec(path, kv.index_to_key, kv.vectors, fmt == "binary")
+        write_word2vec(path, kv.index_to_key, kv.vectors, fmt == "binary",
+                       write_header=fmt != "glove")

@@ -22,7 +22,7 @@ from w2v.errors import W2VError
 from w2v.vectors import evaluate
 from w2v.vectors.native import NGRAMS, SUBWORDS_KEY, read_native_subwords, write_native
 from w2v.vectors.ngrams import bag_means, bags, check_subword_options, ngram_buckets
-from w2v.vectors.word2vec_format import read_word2vec, write_word2vec
+from w2v.vectors.word2vec_format import read_counts, read_word2vec, write_counts, write_word2vec
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,23 @@ def row_norms(vectors: np.ndarray) -> np.ndarray:
     norms = np.empty(len(vectors), dtype=np.float32)
     for start in range(0, len(vectors), _NORM_ROWS):
         block = vectors[start : start + _NORM_ROWS]
-        norms[start : start + len(block)] = np.linalg.norm(block, axis=1)
+        # Squares of float16 values overflow past 256: sum them in float32.
+        norms[start : start + len(block)] = np.linalg.norm(block.astype(np.float32, copy=False),
+                                                           axis=1)
     norms[norms == 0] = 1.0
     return norms
+
+
+def dots(vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """vectors @ vector. Float16 vectors are taken in float32 blocks: numpy has no half-precision
+    matrix product, and casting the whole matrix would spend the memory float16 saved."""
+    if vectors.dtype != np.float16:
+        return np.dot(vectors, vector)
+    out = np.empty(len(vectors), dtype=np.result_type(np.float32, vector.dtype))
+    for start in range(0, len(vectors), _NORM_ROWS):
+        block = vectors[start : start + _NORM_ROWS]
+        out[start : start + len(block)] = np.dot(block.astype(np.float32), vector)
+    return out
 
 
 def unitvec(vector: np.ndarray) -> np.ndarray:
@@ -95,7 +109,8 @@ def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
 class KeyedVectors:
     """Words and their vectors, with gensim 4's query methods.
 
-    `index_to_key[i]` is the word whose vector is row `i` of `vectors` (float32, shape (V, D));
+    `index_to_key[i]` is the word whose vector is row `i` of `vectors` (float32, or float16
+    when given so, to halve the memory; shape (V, D));
     `counts[i]`, when known, is its corpus frequency. Vector norms are computed once, on the first
     query, and kept; assigning a new array to `vectors` drops them (writing into the array in
     place does not, as in gensim: call `fill_norms(force=True)` after that).
@@ -117,7 +132,7 @@ class KeyedVectors:
 
     @property
     def vectors(self) -> np.ndarray:
-        """The (V, D) float32 matrix; row i belongs to `index_to_key[i]`."""
+        """The (V, D) float32 (or float16) matrix; row i belongs to `index_to_key[i]`."""
         return self._vectors
 
     @vectors.setter
@@ -129,7 +144,7 @@ class KeyedVectors:
         if len(value) != len(self.index_to_key):
             raise W2VError(f"vectors has {len(value)} rows but there are {len(self.index_to_key)}"
                            " words; give one row per word")
-        if value.dtype != np.float32:
+        if value.dtype not in (np.float32, np.float16):
             value = value.astype(np.float32)
         self._vectors = value
         self._norms: np.ndarray | None = None
@@ -285,7 +300,7 @@ class KeyedVectors:
         if restrict_vocab:
             clip_start, clip_end = 0, restrict_vocab
         norms = self.norms
-        dists = np.dot(self._vectors[clip_start:clip_end], mean) / norms[clip_start:clip_end]
+        dists = dots(self._vectors[clip_start:clip_end], mean) / norms[clip_start:clip_end]
         if not topn:
             return dists
         return self._ranked(dists, topn, exclude, offset=clip_start)
@@ -315,7 +330,7 @@ class KeyedVectors:
         vectors, norms = self._vectors[:end], self.norms[:end]
 
         def shifted_cosines(items):
-            return [(1 + np.dot(vectors, self._unit(item)) / norms) / 2 for item in items]
+            return [(1 + dots(vectors, self._unit(item)) / norms) / 2 for item in items]
 
         dists = (np.prod(shifted_cosines(positive), axis=0)
                  / (np.prod(shifted_cosines(negative), axis=0) + 0.000001))
@@ -372,7 +387,7 @@ class KeyedVectors:
         else:
             vector = np.asarray(word_or_vector)
         if not other_words:
-            sims = np.dot(self._vectors, vector) / (np.linalg.norm(vector) * self.norms)
+            sims = dots(self._vectors, vector) / (np.linalg.norm(vector) * self.norms)
             return 1 - sims
         others = self._vectors[[self.get_index(word) for word in other_words]]
         return 1 - self.cosine_similarities(vector, others)
@@ -414,16 +429,47 @@ class KeyedVectors:
 
     # -- files and evaluation (each in its own module) ---------------------------------------
 
-    def save_word2vec_format(self, path, binary: bool = False) -> None:
-        """Write the vectors in word2vec.c's text (or, with `binary`, binary) format."""
-        write_word2vec(path, self.index_to_key, self._vectors, binary)
+    def save_word2vec_format(self, path, fvocab=None, binary: bool = False, total_vec=None,
+                             write_header: bool = True, prefix: str = "", append: bool = False,
+                             sort_attr: str = "count") -> None:
+        """Write the vectors in word2vec.c's text (or, with `binary`, binary) format.
+
+        gensim's arguments: `fvocab` also writes "word count" lines (word2vec.c's -save-vocab);
+        `write_header=False` leaves out the "V D" line (GloVe's layout) and `total_vec` sets
+        its V; `prefix` goes before every word; `append` adds to an existing file. With
+        sort_attr="count" and counts kept, words are written most frequent first (ties in
+        vocabulary order), as gensim writes them.
+        """
+        order = None
+        if sort_attr == "count" and self.counts is not None:
+            order = np.argsort(-self.counts, kind="stable")
+        elif sort_attr != "count":
+            raise W2VError(f"sort_attr={sort_attr!r}: only 'count' is kept here")
+        words = self.index_to_key if order is None else [self.index_to_key[i] for i in order]
+        vectors = self._vectors if order is None else self._vectors[order]
+        if fvocab is not None:
+            if self.counts is None:
+                raise W2VError(f"cannot write {fvocab}: these vectors carry no counts; drop "
+                               "fvocab, or load them with their vocabulary file")
+            write_counts(fvocab, words, self.counts if order is None else self.counts[order])
+        write_word2vec(path, words, vectors, binary, write_header=write_header,
+                       total_vec=total_vec, prefix=prefix, append=append)
 
     @classmethod
-    def load_word2vec_format(cls, path, binary: bool = False, limit=None,
-                             unicode_errors: str = "strict") -> KeyedVectors:
-        """Read vectors from word2vec.c's text (or, with `binary`, binary) format."""
-        words, vectors = read_word2vec(path, binary, limit=limit, unicode_errors=unicode_errors)
-        return cls(words, vectors)
+    def load_word2vec_format(cls, path, fvocab=None, binary: bool = False,
+                             encoding: str = "utf8", unicode_errors: str = "strict",
+                             limit=None, datatype=np.float32,
+                             no_header: bool = False) -> KeyedVectors:
+        """Read vectors from word2vec.c's text (or, with `binary`, binary) format; gensim's
+        arguments and meanings (see `w2v.vectors.word2vec_format.read_word2vec`). `fvocab`
+        names a "word count" file whose counts the vectors keep; every word must be in it."""
+        words, vectors = read_word2vec(path, binary, limit=limit, unicode_errors=unicode_errors,
+                                       no_header=no_header, datatype=datatype,
+                                       encoding=encoding)
+        counts = None
+        if fvocab is not None:
+            counts = read_counts(fvocab, words, encoding, unicode_errors)
+        return cls(words, vectors, counts)
 
     def save(self, path) -> None:
         """Write the vectors, words and counts in w2v's native format."""

@@ -1,21 +1,24 @@
 """word2vec.c's vector files, text and binary, as the C tool and gensim read and write them.
 
-Both start with a line "VOCAB_SIZE VECTOR_SIZE". Text records are "word v1 ... vD\\n"; binary
-records are the word's UTF-8 bytes, a space, D little-endian float32 and, as the C tool writes
-them, a newline (gensim omits it; both are read). Text values are written as numpy spells a
-float32 (the shortest string that reads back to the same float32), as gensim does, so a file
-round-trips exactly. A file that repeats a word keeps the first occurrence and warns, as gensim
-does: decoding with unicode_errors="replace" can merge distinct byte strings into one word.
-Gzip-compressed files are read as they are.
+Both start with a line "VOCAB_SIZE VECTOR_SIZE" (GloVe's text files leave it out). Text
+records are "word v1 ... vD\\n"; binary records are the word's UTF-8 bytes, a space, D
+little-endian float32 and, as the C tool writes them, a newline (gensim omits it; both are
+read). Text values are written as numpy spells a float32 (the shortest string that reads back
+to the same float32), as gensim does, so a file round-trips exactly. A file that repeats a word
+keeps the first occurrence and warns, as gensim does: decoding with unicode_errors="replace"
+can merge distinct byte strings into one word. gzip, bzip2 and xz files are read as they are,
+decompressed a block at a time: reading costs the array and one block, whatever the file's size.
 
-Inputs are untrusted: sizes are checked against the file before anything is allocated, and
-every problem is raised once as W2VError naming the path, the byte offset or line, and the fix.
+Inputs are untrusted: a plain file's size is checked against its header before anything is
+allocated, a compressed one is refused where it ends short, and every problem is raised once
+as W2VError naming the path, the byte offset or line, and the fix.
 """
 
+import bz2
 import codecs
 import contextlib
 import gzip
-import mmap
+import lzma
 import os
 import re
 import warnings
@@ -35,74 +38,81 @@ from w2v.vectors.checks import (
     write_error,
 )
 
-_GZIP_MAGIC = b"\x1f\x8b"
+# Compressed files are told by their first bytes, not their names, and decompressed as read.
+_COMPRESSED = ((b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f), "gzip"),
+               (b"BZh", bz2.BZ2File, "bzip2"), (b"\xfd7zXZ\x00", lzma.LZMAFile, "xz"))
+# Written compressed when the name ends so, as gensim (through smart_open) writes them.
+COMPRESSED_SUFFIXES = {".gz": lambda f, mode: gzip.GzipFile(fileobj=f, mode=mode),
+                       ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+# What damaged compressed data raises (bz2 raises OSError, lzma LZMAError, gzip several).
+_DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 _HEADER_RE = re.compile(rb"[ \t]*(\d+)[ \t]+(\d+)[ \t\r]*")
 _HEADER_MAX_BYTES = 1024
-_GZIP_CHUNK = 1 << 20  # bytes decompressed at a time: each read allocates that much
+_BLOCK = 1 << 22  # bytes read at a time: the buffer beside the array, whatever the file's size
 _WRITE_CHUNK_ROWS = 10_000
 
-def _gzip_error(path, offset: int | None = None) -> W2VError:
-    where = "" if offset is None else f" after {offset} decompressed bytes"
-    return W2VError(f"cannot read {path}: gzip data truncated or corrupt{where}; re-download "
-                    "the file")
 
+class _Stream:
+    """A vector file read front to back, `_BLOCK` bytes at a time, decompressed as it goes.
 
-def _gunzip(f, path) -> bytes:
-    """The decompressed contents of the gzip file `f`; a failure names how far it got."""
-    parts, offset = [], 0
-    try:
-        with gzip.GzipFile(fileobj=f) as g:
-            while chunk := g.read(_GZIP_CHUNK):
-                parts.append(chunk)
-                offset += len(chunk)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise _gzip_error(path, offset) from err
-    return b"".join(parts)
+    `buf` holds the bytes not yet consumed and `offset` counts the (decompressed) bytes before
+    it, so that errors name a place in the file's contents. Nothing is read twice and no more
+    than one block is held beyond the record being parsed: a 3.6 GB file costs its array only.
+    """
+
+    def __init__(self, path, f, kind: str | None):
+        self.path, self._file, self._kind = path, f, kind
+        self.buf = b""
+        self.offset = 0
+
+    def more(self, keep_from: int) -> bool:
+        """Drop buf[:keep_from] and append the next block; False at the end of the file."""
+        try:
+            block = self._file.read(_BLOCK)
+        except _DECOMPRESS_ERRORS as err:
+            if self._kind is None:
+                raise read_error(self.path, err) from err
+            raise W2VError(
+                f"cannot read {self.path}: {self._kind} data truncated or corrupt after "
+                f"{self.offset + len(self.buf)} decompressed bytes; re-download the file"
+            ) from err
+        self.offset += keep_from
+        self.buf = self.buf[keep_from:] + block
+        return bool(block)
+
+    def size(self) -> int | None:
+        """The file's size in bytes when it is not compressed (else unknown until read)."""
+        return os.fstat(self._file.fileno()).st_size if self._kind is None else None
+
+    def fill(self, n: int) -> None:
+        """Read until buf holds at least `n` bytes or the file ends."""
+        while len(self.buf) < n and self.more(0):
+            pass
+
 
 @contextlib.contextmanager
-def _file_bytes(path) -> Iterator[bytes | mmap.mmap]:
-    """Yield the whole file as a buffer: memory-mapped, or decompressed when it is gzip.
-
-    Mapping lets the page cache hold the file once instead of copying it into the heap.
-    """
+def _open(path) -> Iterator[_Stream]:
+    """The file at `path` as a `_Stream`, decompressed when it is gzip, bzip2 or xz."""
     try:
         with open(path, "rb") as f:
-            magic = f.read(2)
-            if magic == _GZIP_MAGIC:
-                f.seek(0)
-                data, mapped = _gunzip(f, path), None
-            elif not magic:
-                data, mapped = b"", None
-            else:
-                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            magic = f.read(6)
+            f.seek(0)
+            kind, opener = next(((k, o) for m, o, k in _COMPRESSED if magic.startswith(m)),
+                                (None, None))
+            if opener is None:
+                yield _Stream(path, f, None)
+                return
+            with opener(f) as inner:
+                yield _Stream(path, inner, kind)
     except OSError as err:
         raise read_error(path, err) from err
-    if mapped is None:
-        yield data
-        return
-    with mapped:
-        yield mapped
 
 
 def read_head(path, n: int) -> bytes:
-    """The first `n` bytes of the file (decompressed when gzip)."""
-    try:
-        with open(path, "rb") as f:
-            # read(n) allocates n bytes up front: ask for no more than the file holds.
-            head = f.read(min(n, os.fstat(f.fileno()).st_size))
-            if head[:2] != _GZIP_MAGIC:
-                return head
-            f.seek(0)
-            with gzip.GzipFile(fileobj=f) as g:
-                parts, size = [], 0
-                while size < n and (part := g.read(min(n - size, _GZIP_CHUNK))):
-                    parts.append(part)
-                    size += len(part)
-                return b"".join(parts)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise _gzip_error(path) from err
-    except OSError as err:
-        raise read_error(path, err) from err
+    """The first `n` bytes of the file's contents (decompressed when compressed)."""
+    with _open(path) as stream:
+        stream.fill(n)
+        return stream.buf[:n]
 
 
 def parse_header(buf, path) -> tuple[int, int, int]:
@@ -135,17 +145,19 @@ def _check_unicode_errors(unicode_errors: str) -> None:
             "use 'strict', 'replace' or 'ignore'"
         ) from err
 
-def _decode_words(raw: list[bytes], unicode_errors: str, path, where) -> list[str]:
+def _decode_words(raw: list[bytes], encoding: str, unicode_errors: str, path,
+                  where) -> list[str]:
     """Decode all words; on failure name the word's place via `where(index, bad_byte)`."""
     try:
-        return [w.decode("utf-8", unicode_errors) for w in raw]
+        return [w.decode(encoding, unicode_errors) for w in raw]
     except UnicodeDecodeError:
         for i, w in enumerate(raw):
             try:
-                w.decode("utf-8", unicode_errors)
+                w.decode(encoding, unicode_errors)
             except UnicodeDecodeError as err:
                 raise W2VError(
-                    f"{path}: word #{i} {w[:40]!r} at {where(i, err.start)} is not valid UTF-8; "
+                    f"{path}: word #{i} {w[:40]!r} at {where(i, err.start)} is not valid "
+                    f"{encoding}; "
                     "pass unicode_errors='replace' (CLI: --unicode-errors replace) to load it"
                 ) from err
         raise
@@ -169,93 +181,137 @@ def _drop_duplicates(path, words: list[str], vectors: np.ndarray):
     return list(first), np.ascontiguousarray(vectors[keep])
 
 
-def _read_binary(buf, path, start: int, rows: int, dim: int, vocab_size: int, unicode_errors):
-    nbytes = 4 * dim
-    size = len(buf)
-    if rows * (nbytes + 1) > size - start:
+def _allocate(path, rows: int, dim: int, datatype) -> np.ndarray:
+    """The (rows, dim) array the records are read into, before any of them is read."""
+    try:
+        return np.empty((rows, dim), dtype=datatype)
+    except (MemoryError, ValueError) as err:
         raise W2VError(
-            f"{path}: header promises {vocab_size} words of {dim} float32 (at least "
-            f"{rows * (nbytes + 1)} bytes for the first {rows}) but only {size - start} bytes "
-            "follow it; the header is wrong or the file is truncated (or it is a text file: "
-            "use format='text')"
+            f"{path}: the header promises {rows} words of {dim} values, "
+            f"{rows * dim * np.dtype(datatype).itemsize / 1e9:.1f} GB as {np.dtype(datatype)}, "
+            "more than this machine can hold; the header is wrong, or pass limit= or "
+            "datatype=np.float16"
+        ) from err
+
+
+def _check_size(stream: _Stream, start: int, least: int, promise: str) -> None:
+    """Refuse a plain file shorter than its header's promise before allocating anything (a
+    compressed file's size is known only once read: a short one fails where it ends)."""
+    size = stream.size()
+    if size is not None and least > size - start:
+        raise W2VError(
+            f"{stream.path}: header promises {promise} (at least {least} bytes) but only "
+            f"{size - start} bytes follow it; the header is wrong or the file is truncated"
         )
-    find = buf.find
+
+
+def _store(path, out: np.ndarray, first: int, values: np.ndarray) -> None:
+    """Copy float32 `values` into out[first:], refusing values too large for out's type."""
+    with np.errstate(over="ignore"):
+        block = out[first : first + len(values)]
+        block[...] = values
+    if out.dtype.itemsize < 4 and not np.isfinite(block).all():
+        row, col = np.argwhere(~np.isfinite(block) & np.isfinite(values))[0]
+        raise W2VError(f"{path}: word #{first + row} has value {values[row, col]} in column "
+                       f"{col}, beyond {out.dtype}'s range; load it with datatype=np.float32")
+
+
+def _read_binary(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, encoding: str,
+                 unicode_errors: str) -> list[str]:
+    """Read len(out) binary records from buf[start:] into `out`; return their words."""
+    rows, dim = out.shape
+    nbytes = 4 * dim
     raw: list[bytes] = []
-    starts: list[int] = []
-    pos = start
+    places: list[int] = []  # each word's offset in the file, for error messages
+    starts: list[int] = []  # vector offsets in buf of the rows not yet copied into out
+    buf, pos = stream.buf, start
+
+    def flush() -> None:
+        with memoryview(buf) as view:
+            packed = bytearray().join(view[s : s + nbytes] for s in starts)
+        done = len(raw) - len(starts)
+        _store(stream.path, out, done, np.frombuffer(packed, dtype=F32).reshape(-1, dim))
+        starts.clear()
+
     for i in range(rows):
-        space = find(b" ", pos)
-        if space < 0 or space + 1 + nbytes > size:
-            head = buf[pos : pos + 64]
-            word_start = pos + len(head) - len(head.lstrip(b"\n"))
-            raise W2VError(
-                f"{path}: truncated at byte offset {word_start}: word #{i} of {vocab_size} has no "
-                f"complete {nbytes}-byte vector; the file is damaged or its header count is "
-                f"wrong: re-export it or pass limit={i}"
-            )
+        space = buf.find(b" ", pos)
+        while space < 0 or space + 1 + nbytes > len(buf):
+            flush()
+            if not stream.more(pos):
+                head = stream.buf[:64]  # what is left of the file, from this record on
+                word_start = stream.offset + len(head) - len(head.lstrip(b"\n"))
+                raise W2VError(
+                    f"{stream.path}: truncated at byte offset {word_start}: word #{i} of "
+                    f"{vocab_size} has no complete {nbytes}-byte vector; the file is damaged or "
+                    f"its header count is wrong: re-export it or pass limit={i}"
+                )
+            buf, pos = stream.buf, 0
+            space = buf.find(b" ")
         # The C tool ends each record with "\n"; gensim does not. Strip it, as gensim does.
-        raw.append(buf[pos:space].lstrip(b"\n"))
+        word = buf[pos:space].lstrip(b"\n")
+        raw.append(word)
+        places.append(stream.offset + space - len(word))
         starts.append(space + 1)
         pos = space + 1 + nbytes
-    with memoryview(buf) as view:
-        packed = bytearray().join(view[s : s + nbytes] for s in starts)
-    vectors = np.frombuffer(packed, dtype=F32).reshape(rows, dim).astype(np.float32, copy=False)
+    flush()
 
     def where(i, bad):
-        return f"byte offset {starts[i] - 1 - len(raw[i]) + bad}"
+        return f"byte offset {places[i] + bad}"
 
-    return _decode_words(raw, unicode_errors, path, where), vectors
-
-
-def _locate_bad_value(path, rests: list[bytes], dim: int) -> W2VError:
-    for i, rest in enumerate(rests):
-        tokens = rest.split()
-        if len(tokens) != dim:
-            return W2VError(
-                f"{path}: line {i + 2} has {len(tokens)} values, the header says {dim}; "
-                "fix that line or the header"
-            )
-        for token in tokens:
-            try:
-                float(token)
-            except ValueError:
-                return W2VError(
-                    f"{path}: line {i + 2}: {token[:40]!r} is not a number; fix that line"
-                )
-    return W2VError(f"{path}: could not parse the vectors as numbers; re-export the file")
+    return _decode_words(raw, encoding, unicode_errors, stream.path, where)
 
 
-def _read_text(buf, path, start: int, rows: int, dim: int, vocab_size: int, unicode_errors):
-    size = len(buf)
-    # Shortest record: an empty word and D one-character values, each after a separator.
-    if rows * 2 * dim > size - start + 1:
-        raise W2VError(
-            f"{path}: header promises {vocab_size} lines of {dim} values (at least "
-            f"{rows * 2 * dim} bytes for the first {rows}) but only {size - start} bytes follow "
-            "it; the header is wrong or the file is truncated"
-        )
-    find = buf.find
-    raw: list[bytes] = []
-    rests: list[bytes] = []
+def _lines(stream: _Stream, start: int) -> Iterator[list[bytes]]:
+    """The file's lines from buf[start:] on, a block's whole lines at a time; the last line
+    counts even without its newline."""
     pos = start
-    for i in range(rows):
-        if pos >= size:
+    while True:
+        end = stream.buf.rfind(b"\n", pos) + 1
+        if end:
+            yield stream.buf[pos : end - 1].split(b"\n")
+            pos = end
+        if not stream.more(pos):
+            if stream.buf:
+                yield [stream.buf]
+            return
+        pos = 0
+
+
+def _read_text(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, encoding: str,
+               unicode_errors: str, first_line: int) -> list[str]:
+    """Read len(out) text records from buf[start:] into `out`; return their words. The first
+    record is line `first_line` of the file (2 after a header, 1 without)."""
+    rows, dim = out.shape
+    raw: list[bytes] = []
+    blocks = _lines(stream, start)
+    while len(raw) < rows:
+        lines = next(blocks, None)
+        if lines is None:
             raise W2VError(
-                f"{path}: file ends before line {i + 2}; the header promises {vocab_size} "
-                f"words: fix the header or pass limit={i}"
+                f"{stream.path}: file ends before line {first_line + len(raw)}; the header "
+                f"promises {vocab_size} words: fix the header or pass limit={len(raw)}"
             )
-        newline = find(b"\n", pos)
-        end = newline if newline >= 0 else size
-        word, _, rest = buf[pos:end].rstrip().partition(b" ")
-        # Counting single spaces is the cheap check; split() handles other whitespace.
-        if rest.count(b" ") != dim - 1 and len(rest.split()) != dim:
-            raise W2VError(
-                f"{path}: line {i + 2} has {len(rest.split())} values, the header says {dim}; "
-                "fix that line or the header"
-            )
-        raw.append(word)
-        rests.append(rest)
-        pos = end + 1
+        first, rests = len(raw), []
+        for line in lines[: rows - first]:
+            word, _, rest = line.rstrip().partition(b" ")
+            # Counting single spaces is the cheap check; split() handles other whitespace.
+            if rest.count(b" ") != dim - 1 and len(rest.split()) != dim:
+                raise W2VError(
+                    f"{stream.path}: line {first_line + len(raw)} has {len(rest.split())} "
+                    f"values, the header says {dim}; fix that line or the header"
+                )
+            raw.append(word)
+            rests.append(rest)
+        _store(stream.path, out, first, _parse_values(stream.path, rests, dim, first_line + first))
+    blocks.close()
+
+    def where(i, _bad):
+        return f"line {first_line + i}"
+
+    return _decode_words(raw, encoding, unicode_errors, stream.path, where)
+
+
+def _parse_values(path, rests: list[bytes], dim: int, first_line: int) -> np.ndarray:
     try:
         # numpy warns (and will raise) when the text holds something that is not a number.
         with warnings.catch_warnings():
@@ -263,49 +319,181 @@ def _read_text(buf, path, start: int, rows: int, dim: int, vocab_size: int, unic
             values = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
     except (ValueError, DeprecationWarning):
         values = None
-    if values is None or values.size != rows * dim:
-        raise _locate_bad_value(path, rests, dim)
+    if values is None or values.size != len(rests) * dim:
+        raise _locate_bad_value(path, rests, dim, first_line)
+    return values.reshape(-1, dim)
 
-    def where(i, _bad):
-        return f"line {i + 2}"
 
-    return _decode_words(raw, unicode_errors, path, where), values.reshape(rows, dim)
+def _locate_bad_value(path, rests: list[bytes], dim: int, first_line: int) -> W2VError:
+    for i, rest in enumerate(rests):
+        tokens = rest.split()
+        if len(tokens) != dim:
+            return W2VError(
+                f"{path}: line {first_line + i} has {len(tokens)} values, the header says {dim}; "
+                "fix that line or the header"
+            )
+        for token in tokens:
+            try:
+                float(token)
+            except ValueError:
+                return W2VError(
+                    f"{path}: line {first_line + i}: {token[:40]!r} is not a number; fix that line"
+                )
+    return W2VError(f"{path}: could not parse the vectors as numbers; re-export the file")
+
+
+def _glove_sizes(stream: _Stream, limit: int | None) -> tuple[int, int]:
+    """(records, values per record) of a text file without a header, GloVe's layout: one pass
+    counting lines (up to `limit`), as gensim's no_header=True makes, and the first line's
+    values. The caller then reads the file again."""
+    stream.fill(1)
+    first = stream.buf.split(b"\n", 1)[0].split()
+    if len(first) < 2:
+        raise W2VError(
+            f"{stream.path}: line 1 {bytes(first[0] if first else b'')[:60]!r} is not "
+            "'word v1 v2 ...'; with no_header=True every line must be a word and its values"
+        )
+    lines = 0
+    for block in _lines(stream, 0):
+        lines += len(block)
+        if limit and lines >= limit:
+            break
+    return lines, len(first) - 1
+
+
+def _check_encoding(encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError) as err:
+        raise W2VError(f"encoding={encoding!r} is not a text encoding; the files word2vec.c "
+                       "and gensim write are 'utf8'") from err
+
+
+def _check_datatype(datatype) -> np.dtype:
+    try:
+        dtype = np.dtype(datatype)
+    except TypeError as err:
+        raise W2VError(f"datatype={datatype!r} is not a numpy type; pass np.float32 or "
+                       "np.float16") from err
+    if dtype.kind != "f":
+        raise W2VError(f"datatype={datatype!r} is not a floating-point type; pass np.float32, "
+                       "np.float16 (half the memory) or np.float64")
+    return dtype
 
 
 def read_word2vec(
-    path, binary: bool, limit: int | None = None, unicode_errors: str = "strict"
+    path, binary: bool, limit: int | None = None, unicode_errors: str = "strict", *,
+    no_header: bool = False, datatype=np.float32, encoding: str = "utf8",
 ) -> tuple[list[str], np.ndarray]:
-    """Read a word2vec text or binary file into (words, float32 array of shape (V, D)).
+    """Read a word2vec text or binary file into (words, array of shape (V, D)).
 
     `limit` reads only the first that many records (None or 0: all, as in gensim);
-    `unicode_errors` is the UTF-8 decoding error handler for words ('strict', 'replace',
-    'ignore'). Gzip-compressed files are read transparently. A repeated word keeps its first
-    row (with a warning), as gensim does.
+    `unicode_errors` is the error handler for decoding words from `encoding` ('strict',
+    'replace', 'ignore'); `no_header` reads a text file without the "V D" line (GloVe's),
+    counting its lines first, as gensim does; `datatype` is the returned array's type
+    (np.float16 halves the memory). gzip, bzip2 and xz files are decompressed as they are read,
+    never whole, and `limit` stops reading once its records are in. A repeated word keeps its
+    first row (with a warning), as gensim does.
     """
     _check_unicode_errors(unicode_errors)
-    with _file_bytes(path) as buf:
-        vocab_size, dim, start = parse_header(buf, path)
+    _check_encoding(encoding)
+    dtype = _check_datatype(datatype)
+    if no_header and binary:
+        raise W2VError(f"{path}: no_header=True reads text files (GloVe's); a binary word2vec "
+                       "file always has its header: drop no_header")
+    if no_header:
+        with _open(path) as stream:
+            vocab_size, dim = _glove_sizes(stream, limit)
+    with _open(path) as stream:
+        if no_header:
+            start = 0
+        else:
+            stream.fill(_HEADER_MAX_BYTES)
+            vocab_size, dim, start = parse_header(stream.buf, path)
         rows = rows_to_read(vocab_size, limit)
-        reader = _read_binary if binary else _read_text
-        words, vectors = reader(buf, path, start, rows, dim, vocab_size, unicode_errors)
-    return _drop_duplicates(path, words, vectors)
+        if binary:
+            _check_size(stream, start, rows * (4 * dim + 1),
+                        f"{vocab_size} words of {dim} float32 (the first {rows})")
+        else:  # shortest record: an empty word and D one-character values, each after a space
+            _check_size(stream, start, rows * 2 * dim - 1,
+                        f"{vocab_size} lines of {dim} values (the first {rows})")
+        out = _allocate(path, rows, dim, dtype)
+        if binary:
+            words = _read_binary(stream, start, out, vocab_size, encoding, unicode_errors)
+        else:
+            words = _read_text(stream, start, out, vocab_size, encoding, unicode_errors,
+                               first_line=1 if no_header else 2)
+    return _drop_duplicates(path, words, out)
 
-def write_word2vec(path, index_to_key: Sequence[str], vectors, binary: bool) -> None:
+
+def read_counts(path, words: Sequence[str], encoding: str = "utf8",
+                unicode_errors: str = "strict") -> np.ndarray:
+    """The count of each of `words` from a vocabulary file of "word count" lines (word2vec.c's
+    -save-vocab, gensim's fvocab); every word must be in it."""
+    counts: dict[str, int] = {}
+    with _open(path) as stream:
+        for n, line in enumerate((ln for block in _lines(stream, 0) for ln in block), 1):
+            parts = line.decode(encoding, unicode_errors).split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not parts[1].isdigit():
+                raise W2VError(f"{path}: line {n} {line[:60]!r} is not 'word count'; give the "
+                               "vocabulary file word2vec.c's -save-vocab wrote")
+            counts.setdefault(parts[0], int(parts[1]))
+    missing = [w for w in words if w not in counts]
+    if missing:
+        raise W2VError(f"{path} does not match the vectors: {len(missing)} of their {len(words)} "
+                       f"words are not in it (first: {missing[0]!r}); pass the vocabulary file "
+                       "saved with these vectors, or no fvocab")
+    return np.fromiter((counts[w] for w in words), dtype=np.int64, count=len(words))
+
+def write_word2vec(path, index_to_key: Sequence[str], vectors, binary: bool, *,
+                   write_header: bool = True, total_vec: int | None = None, prefix: str = "",
+                   append: bool = False) -> None:
     """Write words and vectors as a word2vec file, in the given order.
 
     Binary uses the C tool's layout (a newline after each vector), which gensim and the C
     tool both read. Text spells each value as gensim does, the shortest exact float32 string.
+    As in gensim: `write_header=False` leaves out the "V D" line (GloVe's text layout),
+    `total_vec` is the V it states (default: these rows), `prefix` goes before every word, and
+    `append` adds to the end of an existing file (still replaced whole, never half-written).
     """
     vectors = check_vectors(path, index_to_key, vectors)
-    words = encode_words(path, index_to_key, " \n")
+    words = encode_words(path, [prefix + str(w) for w in index_to_key], " \n")
     rows, dim = vectors.shape
     try:
-        with atomic_write(path, "wb") as f:
-            f.write(f"{rows} {dim}\n".encode())
+        with atomic_write(path, "wb") as f, _compressing(path, f) as out:
+            if append and os.path.exists(path):
+                with _open(path) as old:
+                    while old.more(len(old.buf)):
+                        out.write(old.buf)
+            if write_header:
+                out.write(f"{rows if total_vec is None else total_vec} {dim}\n".encode())
             for lo in range(0, rows, _WRITE_CHUNK_ROWS):
                 block = vectors[lo : lo + _WRITE_CHUNK_ROWS]
                 names = words[lo : lo + _WRITE_CHUNK_ROWS]
-                f.write(_binary_block(names, block) if binary else _text_block(names, block))
+                out.write(_binary_block(names, block) if binary else _text_block(names, block))
+    except OSError as err:
+        raise write_error(path, err) from err
+
+
+@contextlib.contextmanager
+def _compressing(path, f):
+    """`f`, or a compressor writing into it when `path` ends in .gz, .bz2 or .xz."""
+    compressor = COMPRESSED_SUFFIXES.get(os.path.splitext(str(path))[1].lower())
+    if compressor is None:
+        yield f
+        return
+    with compressor(f, "wb") as packed:
+        yield packed
+
+
+def write_counts(path, index_to_key: Sequence[str], counts) -> None:
+    """Write "word count" lines, word2vec.c's -save-vocab file (gensim's fvocab)."""
+    words = encode_words(path, index_to_key, " \n")
+    try:
+        with atomic_write(path, "wb") as f:
+            f.write(b"".join(w + b" %d\n" % c for w, c in zip(words, counts, strict=True)))
     except OSError as err:
         raise write_error(path, err) from err
 
