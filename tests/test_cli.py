@@ -119,6 +119,15 @@ def test_format_is_detected_or_taken_from_the_flag(capsys, files, fmt):
     assert detected[1] == from_text[1]
 
 
+def test_glove_file_is_read_with_a_note_unless_named(capsys, files, reference, tmp_path):
+    glove = tmp_path / "glove.txt"
+    reference.save_word2vec_format(str(glove), write_header=False)
+    code, out, err = run(capsys, "similar", glove, "king")
+    assert code == 0 and out == run(capsys, "similar", files["text"], "king")[1]
+    assert err.count("\n") == 1 and "w2v: note:" in err and "GloVe" in err
+    assert run(capsys, "similar", glove, "king", "--format", "glove") == (0, out, "")
+
+
 def test_analogy_is_b_minus_a_plus_c(capsys, files, reference):
     code, out, _ = run(capsys, "analogy", files["binary"], "man", "king", "woman", "--topn", 2)
 

@@ -117,8 +117,14 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     ))
 
 
-def _load(args: argparse.Namespace):
-    return formats.load_vectors(args.vectors, format=args.format)
+def _load(args: argparse.Namespace, path=None, limit=None):
+    """Load the command's vectors; a file detected as GloVe's (no header line) gets a note, so
+    that a word2vec file that lost its header is not read as something else unnoticed."""
+    path = args.vectors if path is None else path
+    if args.format is None and formats.detect_format(path) == "glove":
+        print(f"w2v: note: {path} has no 'VOCAB_SIZE VECTOR_SIZE' header: reading it as a GloVe "
+              "text file (--format glove says so and skips this note)", file=sys.stderr)
+    return formats.load_vectors(path, format=args.format, limit=limit)
 
 
 def _check_words(kv, words: Iterable[str], source: str) -> None:
@@ -230,7 +236,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 def _convert(args: argparse.Namespace) -> None:
     out_format = args.to or formats.format_from_suffix(args.output)
-    kv = formats.load_vectors(args.input, format=args.format)
+    kv = _load(args, args.input)
     formats.save_vectors(kv, args.output, out_format)
     words, dims = kv.vectors.shape
     print(f"wrote {args.output}: {words} words x {dims} dimensions, {out_format} format")
@@ -305,7 +311,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> None:
     from w2v.apps import projector
 
-    kv = formats.load_vectors(args.vectors, format=args.format, limit=args.limit)
+    kv = _load(args, limit=args.limit)
     folder, count = projector.export(kv, args.projector)
     print(f"wrote {count} words x {kv.vector_size} dimensions to {folder}; "
           f"view with: tensorboard --logdir {folder}")

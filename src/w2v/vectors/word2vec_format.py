@@ -24,6 +24,7 @@ import re
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -57,18 +58,30 @@ class _Stream:
 
     `buf` holds the bytes not yet consumed and `offset` counts the (decompressed) bytes before
     it, so that errors name a place in the file's contents. Nothing is read twice and no more
-    than one block is held beyond the record being parsed: a 3.6 GB file costs its array only.
+    than two blocks are held beyond the record being parsed: a 3.6 GB file costs its array only.
+    A compressed file's next block is decompressed in a thread while this one is parsed (zlib,
+    bz2 and lzma release the GIL): decompressing is most of the time a .gz file takes, and the
+    thread took a fifth off it (BENCHMARKS.md).
     """
 
     def __init__(self, path, f, kind: str | None):
         self.path, self._file, self._kind = path, f, kind
         self.buf = b""
         self.offset = 0
+        self._ahead = None if kind is None else ThreadPoolExecutor(1, "w2v-decompress")
+        self._next: Future | None = None
+
+    def _read(self) -> bytes:
+        if self._ahead is None:
+            return self._file.read(_BLOCK)
+        block = (self._next or self._ahead.submit(self._file.read, _BLOCK)).result()
+        self._next = self._ahead.submit(self._file.read, _BLOCK) if block else None
+        return block
 
     def more(self, keep_from: int) -> bool:
         """Drop buf[:keep_from] and append the next block; False at the end of the file."""
         try:
-            block = self._file.read(_BLOCK)
+            block = self._read()
         except _DECOMPRESS_ERRORS as err:
             if self._kind is None:
                 raise read_error(self.path, err) from err
@@ -89,6 +102,11 @@ class _Stream:
         while len(self.buf) < n and self.more(0):
             pass
 
+    def close(self) -> None:
+        """Wait for a read still running in the thread: the file is closed next."""
+        if self._ahead is not None:
+            self._ahead.shutdown(wait=True)
+
 
 @contextlib.contextmanager
 def _open(path) -> Iterator[_Stream]:
@@ -103,7 +121,11 @@ def _open(path) -> Iterator[_Stream]:
                 yield _Stream(path, f, None)
                 return
             with opener(f) as inner:
-                yield _Stream(path, inner, kind)
+                stream = _Stream(path, inner, kind)
+                try:
+                    yield stream
+                finally:
+                    stream.close()
     except OSError as err:
         raise read_error(path, err) from err
 
@@ -221,44 +243,46 @@ def _read_binary(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, 
     """Read len(out) binary records from buf[start:] into `out`; return their words."""
     rows, dim = out.shape
     nbytes = 4 * dim
+    # Each word as it stands before its space (after the C tool's record newline, which is
+    # stripped once decoded, as gensim strips it) and the file offset of that space: the loop
+    # does no more per record than it must, the vectors are copied a block at a time.
     raw: list[bytes] = []
-    places: list[int] = []  # each word's offset in the file, for error messages
-    starts: list[int] = []  # vector offsets in buf of the rows not yet copied into out
-    buf, pos = stream.buf, start
+    spaces: list[int] = []
+    buf, pos, copied = stream.buf, start, 0
 
-    def flush() -> None:
+    def flush() -> int:
+        base = 1 - stream.offset
         with memoryview(buf) as view:
-            packed = bytearray().join(view[s : s + nbytes] for s in starts)
-        done = len(raw) - len(starts)
-        _store(stream.path, out, done, np.frombuffer(packed, dtype=F32).reshape(-1, dim))
-        starts.clear()
+            packed = bytearray().join(view[s + base : s + base + nbytes]
+                                      for s in spaces[copied:])
+        _store(stream.path, out, copied, np.frombuffer(packed, dtype=F32).reshape(-1, dim))
+        return len(spaces)
 
     for i in range(rows):
         space = buf.find(b" ", pos)
-        while space < 0 or space + 1 + nbytes > len(buf):
-            flush()
-            if not stream.more(pos):
-                head = stream.buf[:64]  # what is left of the file, from this record on
-                word_start = stream.offset + len(head) - len(head.lstrip(b"\n"))
-                raise W2VError(
-                    f"{stream.path}: truncated at byte offset {word_start}: word #{i} of "
-                    f"{vocab_size} has no complete {nbytes}-byte vector; the file is damaged or "
-                    f"its header count is wrong: re-export it or pass limit={i}"
-                )
-            buf, pos = stream.buf, 0
-            space = buf.find(b" ")
-        # The C tool ends each record with "\n"; gensim does not. Strip it, as gensim does.
-        word = buf[pos:space].lstrip(b"\n")
-        raw.append(word)
-        places.append(stream.offset + space - len(word))
-        starts.append(space + 1)
+        if space < 0 or space + 1 + nbytes > len(buf):
+            copied = flush()
+            while space < 0 or space + 1 + nbytes > len(buf):
+                if not stream.more(pos):
+                    head = stream.buf[:64]  # what is left of the file, from this record on
+                    word_start = stream.offset + len(head) - len(head.lstrip(b"\n"))
+                    raise W2VError(
+                        f"{stream.path}: truncated at byte offset {word_start}: word #{i} of "
+                        f"{vocab_size} has no complete {nbytes}-byte vector; the file is damaged "
+                        f"or its header count is wrong: re-export it or pass limit={i}"
+                    )
+                buf, pos = stream.buf, 0
+                space = buf.find(b" ")
+        raw.append(buf[pos:space])
+        spaces.append(stream.offset + space)
         pos = space + 1 + nbytes
     flush()
 
     def where(i, bad):
-        return f"byte offset {places[i] + bad}"
+        return f"byte offset {spaces[i] - len(raw[i]) + bad}"
 
-    return _decode_words(raw, encoding, unicode_errors, stream.path, where)
+    return [w.lstrip("\n") for w in _decode_words(raw, encoding, unicode_errors, stream.path,
+                                                    where)]
 
 
 def _lines(stream: _Stream, start: int) -> Iterator[list[bytes]]:
