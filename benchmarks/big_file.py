@@ -1,11 +1,11 @@
 """Loading a GoogleNews-sized vectors file: w2v against gensim, same files, same run.
 
 A synthetic binary word2vec file (default 3,000,000 random words x 300 float32, the size of
-GoogleNews-vectors-negative300.bin: 3.6 GB), its gzip copy, and w2v's native file are written
-once to --folder; then each load runs in a fresh process of its own, so that its peak resident
-memory (ru_maxrss) is its own. "peak / array" divides the peak's growth over the resident memory
-just before loading (imports done) by the bytes of the array returned: 1.0 is the array alone.
-Linux only (/proc/self/statm).
+GoogleNews-vectors-negative300.bin: 3.6 GB), its gzip copy, w2v's native file and gensim's own
+.kv are written once to --folder; then each load runs in a fresh process of its own, so that its
+peak resident memory (ru_maxrss) is its own. "peak / array" divides the peak's growth over the
+resident memory just before loading (imports done) by the bytes of the array returned: 1.0 is
+the array alone. Linux only (/proc/self/statm).
 
 Run: PYTHONPATH=src .venv/bin/python benchmarks/big_file.py [--words 3000000] [--dim 300]
 """
@@ -60,8 +60,10 @@ def child(library: str, kind: str, path: str) -> None:
         from w2v.vectors.keyedvectors import KeyedVectors
     before = _resident_bytes()
     start = time.perf_counter()
-    kv = KeyedVectors.load(path) if kind == "native" else (
-        KeyedVectors.load_word2vec_format(path, binary=True))
+    if kind == "native":
+        kv = KeyedVectors.load(path, mmap="r") if library == "gensim" else KeyedVectors.load(path)
+    else:
+        kv = KeyedVectors.load_word2vec_format(path, binary=True)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     vectors = np.asarray(kv.vectors)
@@ -99,7 +101,8 @@ def main(argv=None) -> int:
 
     args.folder.mkdir(parents=True, exist_ok=True)
     stem = args.folder / f"synthetic_{args.words}x{args.dim}_seed{args.seed}"
-    binary, packed, native = (stem.with_suffix(s) for s in (".bin", ".bin.gz", ".w2v"))
+    binary, packed, native, pickled = (stem.with_suffix(s)
+                                       for s in (".bin", ".bin.gz", ".w2v", ".kv"))
     if not binary.exists():
         write_binary(binary, args.words, args.dim, args.seed)
     if not packed.exists():
@@ -108,6 +111,10 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, "-c", "import sys; from w2v.vectors.keyedvectors import "
                         "KeyedVectors as K; K.load_word2vec_format(sys.argv[1], binary=True)"
                         ".save(sys.argv[2])", str(binary), str(native)], check=True)
+    if not pickled.exists():  # gensim's own format: a pickle beside .npy arrays it maps
+        subprocess.run([sys.executable, "-c", "import sys; from gensim.models import "
+                        "KeyedVectors as K; K.load_word2vec_format(sys.argv[1], binary=True)"
+                        ".save(sys.argv[2])", str(binary), str(pickled)], check=True)
 
     # A virtual machine maps its memory on first touch, several times slower than a reuse:
     # a throwaway process touches what the loads will need, so that neither library pays it.
@@ -119,7 +126,9 @@ def main(argv=None) -> int:
         if (ours["last"], ours["sum"]) != (theirs["last"], theirs["sum"]):
             raise SystemExit(f"w2v and gensim read {path} differently: {ours} vs {theirs}")
         rows += [(name, "gensim 4.4", theirs, None), (name, "w2v", ours, theirs)]
-    rows.append(("native .w2v (mmap)", "w2v", measure("w2v", "native", native), None))
+    theirs = measure("gensim", "native", pickled)
+    rows += [("gensim .kv (mmap='r')", "gensim 4.4", theirs, None),
+             ("native .w2v (mmap)", "w2v", measure("w2v", "native", native), theirs)]
 
     size = binary.stat().st_size / 1e9
     command = shlex.join([os.path.relpath(sys.executable), *sys.argv])

@@ -98,3 +98,12 @@ def test_bad_destinations_are_refused_up_front(tmp_path):
         pytest.skip("running as root: permissions do not bind")
     with pytest.raises(W2VError, match="not writable"):
         check_writable(locked / "v.bin")
+
+
+def test_a_system_without_fchmod_still_writes(tmp_path, monkeypatch):
+    # Windows before Python 3.13 has no os.fchmod: every save must work there too.
+    monkeypatch.delattr(os, "fchmod")
+    with atomic_write(tmp_path / "out.bin") as f:
+        f.write(b"data")
+    assert (tmp_path / "out.bin").read_bytes() == b"data"
+    assert os.listdir(tmp_path) == ["out.bin"]

@@ -4,6 +4,7 @@ The vector files are written by gensim, the reference, and built so the answers 
 king - man + woman is exactly queen, and the fruit and vehicle words sit apart from the people.
 """
 
+import io
 import os
 import subprocess
 import sys
@@ -136,6 +137,33 @@ def test_analogy_is_b_minus_a_plus_c(capsys, files, reference):
     assert rows[0][0] == "queen"
     expected = reference.most_similar(positive=["king", "woman"], negative=["man"], topn=2)
     assert rows == [[w, f"{s:.4f}"] for w, s in expected]
+
+
+def test_similar_without_a_word_answers_each_line_until_an_empty_one(capsys, monkeypatch, files,
+                                                                    reference):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("king\nnosuchword\napple king\n\nqueen\n"))
+    code, out, err = run(capsys, "similar", files["text"], "--topn", 2)
+    assert code == 0
+    expected = [reference.most_similar(positive=words, topn=2) for words in (["king"],
+                                                                             ["apple", "king"])]
+    assert [row.split() for row in lines(out)] == [[w, f"{s:.4f}"] for pairs in expected
+                                                   for w, s in pairs]
+    assert err.count("\n") == 1 and "'nosuchword' is not in the vocabulary" in err
+
+
+def test_analogy_prompt_takes_three_words_a_line_and_stops_at_exit(capsys, monkeypatch, files,
+                                                                   reference):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("man king\nman king woman\nEXIT\nx y z\n"))
+    code, out, err = run(capsys, "analogy", files["binary"], "--topn", 1)
+    expected = reference.most_similar(positive=["king", "woman"], negative=["man"], topn=1)
+    assert code == 0 and [row.split() for row in lines(out)] == [[w, f"{s:.4f}"]
+                                                                  for w, s in expected]
+    assert err.count("\n") == 1 and "2 words; give three" in err
+
+
+def test_analogy_with_some_of_its_words_is_refused(capsys, files):
+    code, out, err = run(capsys, "analogy", files["binary"], "man", "king")
+    expect_one_error_line(code, out, err, "got 2 of the words A B C")
 
 
 def test_evaluate_reports_sections_total_and_pair_correlations(capsys, files, reference):

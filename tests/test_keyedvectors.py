@@ -347,3 +347,98 @@ def test_a_table_of_the_wrong_width_is_refused(subword_pair):
     ours, _ = subword_pair
     with pytest.raises(W2VError, match="vectors_ngrams has shape"):
         FastTextKeyedVectors(ours.index_to_key, ours.vectors, np.zeros((5, 4)), 3, 5)
+
+
+# --- the rest of gensim's surface: adding, attributes, centrality, embeddings ------------------
+
+
+def test_centrality_relative_similarity_and_the_nearest_of_a_list_match_gensim(kv, gkv, words):
+    group = words[10:30] + ["notaword"]
+    ours, theirs = kv.rank_by_centrality(group), gkv.rank_by_centrality(group)
+    assert [w for _, w in ours] == [w for _, w in theirs]
+    np.testing.assert_allclose([d for d, _ in ours], [d for d, _ in theirs], rtol=1e-5)
+    for a, b in [(words[0], words[5]), (words[40], words[41])]:
+        assert kv.relative_cosine_similarity(a, b) == pytest.approx(
+            gkv.relative_cosine_similarity(a, b), rel=1e-5)
+        assert kv.most_similar_to_given(a, words[100:150]) == gkv.most_similar_to_given(
+            a, words[100:150])
+
+
+def test_adding_vectors_and_attributes_matches_gensim(words, vectors):
+    ours, theirs = KeyedVectors(words[:50], vectors[:50].copy()), _gensim(words[:50],
+                                                                           vectors[:50])
+    extra = np.random.default_rng(1).normal(size=(4, D)).astype(np.float32)
+    new = ["alpha", words[3], "beta", "gamma"]
+    for kv in (ours, theirs):
+        kv.add_vectors(new, extra, replace=False)
+        kv.add_vector("delta", extra[0])
+        kv.set_vecattr("alpha", "count", 7)
+        kv.set_vecattr("beta", "tag", 3)
+    assert ours.index_to_key == theirs.index_to_key
+    assert np.array_equal(ours.vectors, theirs.vectors)
+    assert ours.get_vecattr("alpha", "count") == theirs.get_vecattr("alpha", "count") == 7
+    assert ours.get_vecattr("beta", "tag") == theirs.get_vecattr("beta", "tag") == 3
+    assert ours.get_vecattr("gamma", "tag") == theirs.get_vecattr("gamma", "tag") == 0
+    ours.add_vectors([words[3]], extra[3:], replace=True)
+    theirs.add_vectors([words[3]], extra[3:], replace=True)
+    assert np.array_equal(ours[words[3]], extra[3]) and np.array_equal(theirs[words[3]], extra[3])
+    assert_same_ranking(ours.most_similar(words[3], topn=5), theirs.most_similar(words[3], topn=5))
+    with pytest.raises(W2VError, match="cannot join vectors of 40"):
+        ours.add_vector("wide", np.zeros(D + 1))
+
+
+def test_sorting_by_frequency_and_vectors_for_all_match_gensim(words, vectors):
+    counts = np.random.default_rng(2).integers(1, 20, size=100)
+    ours, theirs = KeyedVectors(words[:100], vectors[:100].copy(), counts), _gensim(
+        words[:100], vectors[:100])
+    for word, count in zip(words[:100], counts, strict=True):
+        theirs.set_vecattr(word, "count", int(count))
+    ours.sort_by_descending_frequency()
+    theirs.sort_by_descending_frequency()
+    assert ours.index_to_key == theirs.index_to_key
+    assert np.array_equal(ours.vectors, theirs.vectors)
+    picked = [words[5], "unknown", words[5], words[9]]
+    mine, gensims = (kv.vectors_for_all(picked, allow_inference=False, copy_vecattrs=True)
+                     for kv in (ours, theirs))
+    assert mine.index_to_key == gensims.index_to_key == [words[5], words[9]]
+    assert np.array_equal(mine.vectors, gensims.vectors)
+    assert [mine.get_vecattr(w, "count") for w in mine.index_to_key] == [
+        gensims.get_vecattr(w, "count") for w in gensims.index_to_key]
+    with pytest.raises(KeyError):
+        ours.vectors_for_all(picked)
+    with pytest.raises(W2VError, match="no counts"):
+        KeyedVectors(["a"], np.ones((1, 2))).sort_by_descending_frequency()
+
+
+def test_intersect_word2vec_format_takes_the_shared_words_as_gensim(words, vectors, tmp_path):
+    path = tmp_path / "other.txt"
+    other = np.random.default_rng(3).normal(size=(30, D)).astype(np.float32)
+    KeyedVectors(words[20:40] + [f"new{i}" for i in range(10)], other).save_word2vec_format(path)
+    ours, theirs = KeyedVectors(words[:30], vectors[:30].copy()), _gensim(words[:30],
+                                                                          vectors[:30])
+    theirs.vectors_lockf = np.ones(30, dtype=np.float32)  # gensim's Word2Vec would have set it
+    ours.intersect_word2vec_format(path, lockf=0.5)
+    theirs.intersect_word2vec_format(str(path), lockf=0.5)
+    assert ours.index_to_key == theirs.index_to_key == words[:30]
+    np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+    np.testing.assert_array_equal(ours.vectors_lockf, theirs.vectors_lockf)
+
+
+def test_a_models_wv_refuses_intersecting_instead_of_ignoring_it(austen, tmp_path):
+    from w2v import Word2Vec
+
+    model = Word2Vec(austen[:300], vector_size=8, min_count=1, epochs=1)
+    model.wv.save_word2vec_format(tmp_path / "v.txt")
+    with pytest.raises(W2VError, match="model.intersect_word2vec_format"):
+        model.wv.intersect_word2vec_format(tmp_path / "v.txt")
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_to_embedding_gives_the_rows_by_key_to_index(kv, words, freeze):
+    import torch
+
+    embedding = kv.to_embedding(freeze=freeze)
+    assert isinstance(embedding, torch.nn.Embedding)
+    assert embedding.weight.requires_grad is not freeze
+    row = embedding(torch.tensor([kv.key_to_index[words[7]]]))[0]
+    assert np.array_equal(row.detach().numpy(), kv[words[7]])

@@ -269,3 +269,71 @@ def test_fasttext_refuses_what_cannot_work(options, culprit):
 
     with pytest.raises(W2VError, match=culprit):
         FastText(**options)
+
+
+# --- fine-tuning from pretrained vectors -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def holmes(novels):
+    from w2v.corpus.readers import LineSentence
+
+    return list(LineSentence(novels / "doyle_adventures_of_sherlock_holmes.txt", lowercase=True,
+                             tokenize_text=True))
+
+
+@pytest.mark.parametrize("update", ["kernel", "batched"])
+def test_frozen_pretrained_rows_stay_exactly_and_the_rest_train(trained, holmes, update):
+    pretrained = trained.wv  # vectors learned on Pride and Prejudice
+    model = Word2Vec(holmes, vector_size=50, min_count=3, epochs=2, seed=3, update=update,
+                     init_vectors=pretrained, freeze_init=True)
+    shared = [w for w in model.wv.index_to_key if w in pretrained.key_to_index]
+    fresh = [w for w in model.wv.index_to_key if w not in pretrained.key_to_index]
+    assert len(shared) > 1000 and len(fresh) > 1000
+    assert np.array_equal(model.wv[shared], pretrained[shared])  # bit for bit
+    # The rest trained: Holmes's own words moved away from where the seed put them.
+    untrained = Word2Vec(vector_size=50, min_count=3, seed=3, update=update)
+    untrained.build_vocab(holmes)
+    assert not np.allclose(model.wv[fresh], untrained.wv[fresh], atol=1e-3)
+    assert model.wv.most_similar("holmes", topn=50)  # a usable model, not a crash
+
+
+def test_unfrozen_pretrained_rows_start_there_and_move(trained, holmes):
+    model = Word2Vec(vector_size=50, min_count=3, epochs=1, seed=3, init_vectors=trained.wv)
+    model.build_vocab(holmes)
+    shared = [w for w in model.wv.index_to_key if w in trained.wv.key_to_index]
+    assert np.array_equal(model.wv[shared], trained.wv[shared])
+    model.train()
+    moved = np.linalg.norm(model.wv[shared] - trained.wv[shared], axis=1)
+    assert (moved > 0).mean() > 0.9
+
+
+def test_intersect_word2vec_format_locks_the_files_words_as_gensim(trained, holmes, tmp_path):
+    path = tmp_path / "pretrained.txt"
+    trained.wv.save_word2vec_format(path)
+    model = Word2Vec(vector_size=50, min_count=3, epochs=1, seed=3)
+    model.build_vocab(holmes)
+    seeded = model.intersect_word2vec_format(path, lockf=0.0)
+    shared = [w for w in model.wv.index_to_key if w in trained.wv.key_to_index]
+    assert seeded == len(shared)
+    model.train()
+    assert np.array_equal(model.wv[shared], trained.wv[shared])
+    # Saved and loaded, the lock factors stay: a resumed or further run keeps them frozen.
+    model.save(tmp_path / "model.w2v")
+    again = Word2Vec.load(tmp_path / "model.w2v")
+    again.train(holmes[:300], epochs=1)
+    assert np.array_equal(again.wv[shared], trained.wv[shared])
+
+
+def test_pretrained_vectors_that_cannot_fit_are_refused(trained, holmes):
+    with pytest.raises(W2VError, match="50 dimensions, the model 20: pass vector_size=50"):
+        Word2Vec(holmes[:200], vector_size=20, init_vectors=trained.wv)
+    model = Word2Vec(vector_size=50)
+    with pytest.raises(W2VError, match="call build_vocab"):
+        model.intersect_word2vec_format("unused.txt")
+    with pytest.raises(W2VError, match="update='kernel'"):
+        Word2Vec(holmes[:200], vector_size=50, init_vectors=trained.wv, update="autograd",
+                 optimizer="adam")
+    with pytest.raises(W2VError, match="lockf=2"):
+        Word2Vec(holmes[:200], vector_size=50, epochs=1).intersect_word2vec_format(
+            "unused.txt", lockf=2)

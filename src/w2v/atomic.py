@@ -35,7 +35,9 @@ def atomic_write(path, mode="wb"):
     # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less umask).
     umask = os.umask(0)
     os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
+    # Windows has no fchmod before Python 3.13, and its files have no such mode to set.
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode) as f:
             yield f

@@ -14,6 +14,7 @@ commands (a declaration and a runner each, 20-40 lines) with the error handling 
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -61,21 +62,25 @@ def _add_topn(parser: argparse.ArgumentParser) -> None:
 
 def _add_similar(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("similar", help="the words nearest to WORD", description=(
-        "Print the words whose vectors have the highest cosine similarity to WORD's."
+        "Print the words whose vectors have the highest cosine similarity to WORD's. Without "
+        "WORD, read words from a prompt as word2vec.c's `distance` does: each line's words "
+        "(several are summed) get their neighbours; an empty line, EXIT or end of input stops."
     ))
     _add_vectors(p)
-    p.add_argument("word", metavar="WORD", help="the word to find neighbours of")
+    p.add_argument("word", metavar="WORD", nargs="?",
+                   help="the word to find neighbours of (default: ask at a prompt)")
     _add_topn(p)
 
 
 def _add_analogy(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analogy", help="A is to B as C is to ?", description=(
-        "Answer 'A is to B as C is to ?' with the words nearest to B - A + C (3CosAdd)."
+        "Answer 'A is to B as C is to ?' with the words nearest to B - A + C (3CosAdd). "
+        "Without A B C, read them from a prompt as word2vec.c's `word-analogy` does, three "
+        "words a line; an empty line, EXIT or end of input stops."
     ))
     _add_vectors(p)
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
-    p.add_argument("c", metavar="C")
+    for name in ("a", "b", "c"):
+        p.add_argument(name, metavar=name.upper(), nargs="?")
     _add_topn(p)
 
 
@@ -145,16 +150,62 @@ def _print_neighbours(pairs: list[tuple[str, float]]) -> None:
         print(f"{word:<{width}}  {similarity:>7.4f}")
 
 
+def _prompt(ask: str, answer: Callable[[list[str]], None]) -> None:
+    """word2vec.c's `distance` loop: read a line, answer its words, repeat until an empty line,
+    EXIT or the end of input. A line that cannot be answered gets one line on stderr and the
+    loop goes on. The prompt is shown (with readline's history) only to a terminal, so that
+    `w2v similar v.bin < words.txt` prints answers alone."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (input() keeps a history once it is imported)
+    while True:
+        try:
+            words = input(ask if interactive else "").split()
+        except EOFError:
+            break
+        if not words or words == ["EXIT"]:
+            break
+        try:
+            answer(words)
+        except W2VError as error:
+            print(f"w2v: {_error_line(error)}", file=sys.stderr)
+        if interactive:
+            print()
+        sys.stdout.flush()
+
+
 def _similar(args: argparse.Namespace) -> None:
     kv = _load(args)
-    _check_words(kv, [args.word], args.vectors)
-    _print_neighbours(kv.most_similar(positive=[args.word], topn=args.topn))
+
+    def answer(words: list[str]) -> None:
+        _check_words(kv, words, args.vectors)
+        _print_neighbours(kv.most_similar(positive=words, topn=args.topn))
+
+    if args.word is None:
+        _prompt("word or words, summed (empty line ends): ", answer)
+    else:
+        answer([args.word])
 
 
 def _analogy(args: argparse.Namespace) -> None:
+    given = [w for w in (args.a, args.b, args.c) if w is not None]
+    if len(given) not in (0, 3):
+        raise W2VError(f"got {len(given)} of the words A B C; give all three, or none for a "
+                       "prompt")
     kv = _load(args)
-    _check_words(kv, [args.a, args.b, args.c], args.vectors)
-    _print_neighbours(kv.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn))
+
+    def answer(words: list[str]) -> None:
+        if len(words) != 3:
+            raise W2VError(f"{len(words)} words; give three, A B C, for 'A is to B as C is to ?'")
+        _check_words(kv, words, args.vectors)
+        a, b, c = words
+        _print_neighbours(kv.most_similar(positive=[b, c], negative=[a], topn=args.topn))
+
+    if given:
+        answer(given)
+    else:
+        _prompt("A B C, for 'A is to B as C is to ?' (empty line ends): ", answer)
 
 
 def _eval_file(value: str, names: tuple[str, ...]) -> Path:
@@ -260,12 +311,17 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     ))
     p.add_argument("--port", type=_port, default=8000,
                    help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--index", metavar="PATH", help=(
+        "answer neighbours from an approximate HNSW index at PATH, built there on first use "
+        "(needs faiss: pip install 'w2v[ann]'); default: exact search"
+    ))
 
 
 def _serve(args: argparse.Namespace) -> None:
     from w2v.apps import explorer as serve
 
-    serve.serve(args.vectors, host=args.host, port=args.port, format=args.format)
+    serve.serve(args.vectors, host=args.host, port=args.port, format=args.format,
+                index=args.index)
 
 
 def _add_download(sub: argparse._SubParsersAction) -> None:

@@ -110,9 +110,10 @@ class Explorer:
     Every method raises RequestError (404) for a word outside the vocabulary.
     """
 
-    def __init__(self, kv, source: str):
+    def __init__(self, kv, source: str, indexer=None):
         self.kv = kv
         self.source = source
+        self.indexer = indexer  # neighbours from an approximate index (w2v.vectors.ann), or None
         # Computed once here: every query reads the norms, and many threads must not race to fill
         # them on the first request.
         kv.fill_norms()
@@ -126,19 +127,21 @@ class Explorer:
     def similar(self, word: str, topn: int) -> dict:
         """The `topn` words nearest to `word` by cosine similarity."""
         self._check_known([word])
-        pairs = self.kv.most_similar(positive=[word], topn=topn)
+        pairs = self.kv.most_similar(positive=[word], topn=topn, indexer=self.indexer)
         return {"word": word, "neighbours": _neighbours(pairs)}
 
     def analogy(self, a: str, b: str, c: str, topn: int) -> dict:
         """Answers to 'a is to b as c is to ?': the words nearest to b - a + c (3CosAdd)."""
         self._check_known([a, b, c])
-        pairs = self.kv.most_similar(positive=[b, c], negative=[a], topn=topn)
+        pairs = self.kv.most_similar(positive=[b, c], negative=[a], topn=topn,
+                                     indexer=self.indexer)
         return {"a": a, "b": b, "c": c, "answers": _neighbours(pairs)}
 
     def map(self, word: str, topn: int) -> dict:
         """`word` (first) and its `topn` neighbours placed in 2-D by PCA of their unit vectors."""
         self._check_known([word])
-        pairs = [(word, 1.0), *self.kv.most_similar(positive=[word], topn=topn)]
+        pairs = [(word, 1.0), *self.kv.most_similar(positive=[word], topn=topn,
+                                                    indexer=self.indexer)]
         # Only these rows are normalised: the whole normalised matrix can be gigabytes. A word
         # outside the vocabulary (subword vectors) has its vector built from its n-grams.
         unit = np.vstack([self.kv.get_vector(w, norm=True) for w, _ in pairs])
@@ -345,23 +348,38 @@ class ExplorerServer(ThreadingHTTPServer):
 
 
 def make_server(kv, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, source: str = "vectors",
-                log: TextIO | None = None) -> ExplorerServer:
+                log: TextIO | None = None, indexer=None) -> ExplorerServer:
     """A bound, not yet running, explorer server for `kv`; call `serve_forever()` to run it.
 
     `port` 0 picks a free port (see the server's `url`); `log`, when given, gets a line per
-    request.
+    request; `indexer` answers neighbours approximately (`w2v.vectors.ann.HnswIndexer`).
     """
-    return ExplorerServer(Explorer(kv, source), host, port, log)
+    return ExplorerServer(Explorer(kv, source, indexer), host, port, log)
+
+
+def open_index(path, kv, log: TextIO):
+    """The HNSW index at `path` for `kv`, built and saved there first when there is none."""
+    from w2v.vectors.ann import HnswIndexer
+
+    if Path(path).exists():
+        return HnswIndexer.load(path, kv)
+    print(f"w2v serve: building an approximate index of {len(kv):,} words into {path} (once; "
+          "later runs load it)", file=log, flush=True)
+    indexer = HnswIndexer(kv)
+    indexer.save(path)
+    return indexer
 
 
 def serve(path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, format: str | None = None,
-          log: TextIO = sys.stderr) -> None:
-    """Load the vectors at `path` and serve the explorer until interrupted (Ctrl-C).
+          log: TextIO = sys.stderr, index=None) -> None:
+    """Load the vectors at `path` and serve the explorer until interrupted (Ctrl-C); with
+    `index`, the path of an approximate index (see `open_index`), neighbours come from it.
 
     The URL, and a warning when `host` is reachable from other machines, go to `log`.
     """
     kv = formats.load_vectors(path, format=format)
-    with make_server(kv, host, port, Path(path).name, log) as server:
+    indexer = None if index is None else open_index(index, kv, log)
+    with make_server(kv, host, port, Path(path).name, log, indexer) as server:
         words, dims = kv.vectors.shape
         print(f"w2v serve: exploring {path} ({words:,} words x {dims} dimensions) at "
               f"{server.url} (Ctrl-C stops)", file=log, flush=True)

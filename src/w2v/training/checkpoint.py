@@ -39,6 +39,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MODEL_KIND = "model"  # a model file's metadata "kind": not plain vectors
 TRAINING_KEY = "training"  # a checkpoint's metadata entry: where training stands (JSON)
 VOCAB_ROWS = "vectors_vocab"  # with subwords: the words' own input rows (gensim's name)
+LOCKF = "vectors_lockf"  # (1, rows of syn0): the lock factors of pretrained rows, when set
 
 
 @dataclass
@@ -63,6 +64,8 @@ def write_model(path, config: TrainConfig, vocab: Vocab, model: CBOW,
     extra = {"syn1neg": numpy(model.out_embed)}
     if model.hs_embed is not None:
         extra["syn1"] = numpy(model.hs_embed)
+    if model.lockf is not None:  # one row: the native format's extra tables are 2-D
+        extra[LOCKF] = model.lockf.numpy()[None, :]
     syn0, subwords = numpy(model.in_embed), {}
     if model.buckets:  # the file's vectors are the words' as users get them: bag means
         kv = FastTextKeyedVectors.from_input_table(vocab.words, syn0, config.min_n, config.max_n)

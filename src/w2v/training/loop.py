@@ -200,6 +200,9 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     """The Plan of training `model` on `corpus` with `config` (its epochs are the call's)."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs), config.subwords)
+    if model.lockf is not None and update in ("fused", "autograd"):
+        raise W2VError(f"rows locked by init_vectors or intersect_word2vec_format train with "
+                       f"update='kernel' (CPU) or 'batched', not {update!r} yet; pass one of those")
     kernel, walkers = update == "kernel", update in ("kernel", "fused")
     tree = (huffman_tree(vocab.counts, table_builder("huffman")) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
@@ -287,7 +290,8 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,
                     words_done=chunk.done, total_words=plan.total_words,
                     seed=plan.seed(epoch, chunk.index), workers=threads, touched=touched,
-                    private_nodes=c.private_nodes)
+                    private_nodes=c.private_nodes,
+                    lockf=model.lockf if model.lockf is not None else torch.empty(0))
                 words = float(len(chunk.ids))
             stop = account(plan, state, chunk, loss, examples, words,
                            time.perf_counter() - t0, sync, checkpoints, touched)

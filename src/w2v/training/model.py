@@ -162,6 +162,9 @@ class CBOW(nn.Module):
                                       _weight=empty_table(num_words, dim).zero_())
         self.hs_embed = (nn.Embedding(num_words, dim, _weight=empty_table(num_words, dim).zero_())
                          if hs else None)  # syn1
+        # (rows of in_embed,) float32 lock factors, gensim's vectors_lockf: each input row's
+        # updates are scaled by its factor (0 keeps a pretrained row as it is); None: all 1.
+        self.lockf: torch.Tensor | None = None
 
     def hidden(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The context vector h (B, D): the masked mean (or sum) of the context words' vectors."""
@@ -191,6 +194,8 @@ def grow_tables(model: CBOW, rows: int, generator: torch.Generator) -> None:
         table.weight = nn.Parameter(torch.cat([w[:words], added.to(w.device, w.dtype),
                                                w[words:]]))
         table.num_embeddings = len(table.weight)
+    if model.lockf is not None:  # new words train freely
+        model.lockf = torch.cat([model.lockf[:words], torch.ones(rows), model.lockf[words:]])
     model.num_words += rows
 
 
@@ -306,6 +311,8 @@ def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
         weight = mask / mask.sum(1, keepdim=True).clamp(min=1) if model.cbow_mean else mask
         (out_rows, out_step), (in_rows, in_step) = damped_steps(
             h, out, neu1e, g, s * (1 - s), out_rows, out_step, in_rows, in_step, weight, alpha)
+    if model.lockf is not None:
+        in_step = in_step * model.lockf.to(in_step.device)[in_rows, None]
     syn1.index_add_(0, out_rows, out_step)
     syn0.index_add_(0, in_rows, in_step)
     return loss

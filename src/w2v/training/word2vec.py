@@ -12,6 +12,7 @@ object; most of the length is their docstrings and the checks of their arguments
 import contextlib
 import dataclasses
 import functools
+import os
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from w2v.corpus.vocab import Vocab
 from w2v.errors import W2VError
 from w2v.training import distributed
 from w2v.training.checkpoint import (
+    LOCKF,
     Checkpointer,
     Job,
     SavedModel,
@@ -51,6 +53,7 @@ from w2v.training.runtime import (
     resolve_device,
     uses_sparse_gradients,
 )
+from w2v.vectors.formats import load_vectors
 from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
@@ -69,11 +72,20 @@ class Word2Vec:
     `epochs`, `start_alpha`, `end_alpha`. `trim_rule` and `callbacks` are used for the training
     this constructor starts and are not kept (gensim's rule). `compute_loss` is accepted for
     gensim's sake: the loss is always measured, exactly.
+
+    Fine-tuning: `init_vectors` (a KeyedVectors, or the path of any vectors file) seeds the
+    input vector of every vocabulary word it has, and `freeze_init=True` keeps those rows as
+    they are while the rest train; `intersect_word2vec_format` does the same after
+    build_vocab, with gensim's lock factor. Both train with update 'kernel' or 'batched'.
     """
 
     def __init__(self, sentences=None, corpus_file=None, progress=None, trim_rule=None,
-                 callbacks=(), compute_loss=False, **options) -> None:
+                 callbacks=(), compute_loss=False, init_vectors=None, freeze_init=False,
+                 **options) -> None:
         self.config = TrainConfig(**options)
+        # Pretrained vectors that seed the rows of the words they share with the vocabulary,
+        # each time build_vocab makes a new one (frozen there with freeze_init).
+        self._init = None if init_vectors is None else (init_vectors, 0.0 if freeze_init else 1.0)
         self.vocab: Vocab | None = None
         self.model: CBOW | None = None
         self.corpus: EncodedCorpus | None = None
@@ -228,6 +240,12 @@ class Word2Vec:
         if update:
             self._grow_model(old)
             return
+        self._new_model(vocab)
+        if self._init is not None:
+            kv, lockf = self._init
+            self._seed_rows(load_vectors(kv) if isinstance(kv, str | os.PathLike) else kv, lockf)
+
+    def _new_model(self, vocab: Vocab) -> None:
         c = self.config
         device = resolve_device(c.device)
         generator = torch.Generator().manual_seed(c.seed)
@@ -241,6 +259,51 @@ class Word2Vec:
             raise W2VError(f"cannot allocate the two {len(vocab):,} x {c.vector_size} "
                            f"tables ({size / 2**30:.1f} GiB) on {device}: lower vector_size "
                            "or raise min_count") from e
+
+    def intersect_word2vec_format(self, fname, lockf: float = 0.0, binary: bool = False,
+                                  encoding: str = "utf8", unicode_errors: str = "strict") -> int:
+        """Seed the input vectors of the vocabulary words that a word2vec file also holds, and
+        give those rows lock factor `lockf` (0.0, the default: never updated; 1.0: trained as
+        the rest), as gensim's does; no word is added. Call it after build_vocab. Returns how
+        many words took the file's vectors."""
+        self._check_seeding(lockf)
+        kv = KeyedVectors.load_word2vec_format(fname, binary=binary, encoding=encoding,
+                                               unicode_errors=unicode_errors)
+        return self._seed_rows(kv, lockf, fname)
+
+    def _check_seeding(self, lockf: float) -> tuple[Vocab, CBOW]:
+        if not 0.0 <= lockf <= 1.0:
+            raise W2VError(f"lockf={lockf!r}: a lock factor is between 0.0 (frozen) and 1.0 "
+                           "(trained as any row)")
+        return self._built("call build_vocab() first: the vocabulary decides which of the "
+                           "pretrained words are used")
+
+    def _seed_rows(self, kv: KeyedVectors, lockf: float, source=None) -> int:
+        """Copy `kv`'s vectors into the rows of the words it shares with the vocabulary and
+        give those rows lock factor `lockf`; returns how many rows."""
+        vocab, model = self._check_seeding(lockf)
+        source = source or "init_vectors"
+        if not isinstance(kv, KeyedVectors):
+            raise W2VError(f"init_vectors={kv!r} is not vectors; pass a KeyedVectors or the "
+                           "path of a vectors file")
+        if kv.vector_size != self.config.vector_size:
+            raise W2VError(f"{source} has {kv.vector_size} dimensions, the model "
+                           f"{self.config.vector_size}: pass vector_size={kv.vector_size}")
+        pairs = [(i, kv.key_to_index[w]) for i, w in enumerate(vocab.words) if w in kv.key_to_index]
+        if not pairs:
+            warnings.warn(f"{source} shares no word with the vocabulary of {len(vocab)} words; "
+                          "nothing was seeded (check case and tokenization)", stacklevel=3)
+            return 0
+        rows, theirs = (torch.tensor(x) for x in zip(*pairs, strict=True))
+        with torch.no_grad():
+            table = model.in_embed.weight
+            table[rows.to(table.device)] = torch.from_numpy(
+                np.asarray(kv.vectors[theirs.numpy()], dtype=np.float32)).to(table.device)
+        if model.lockf is None:
+            model.lockf = torch.ones(len(model.in_embed.weight))
+        model.lockf[rows] = float(lockf)
+        self._wv = None
+        return len(pairs)
 
     def _grow_model(self, old: int) -> None:
         """Rows for words old.. , their input vectors drawn from a generator seeded by (seed,
@@ -399,6 +462,7 @@ class Word2Vec:
                             vocab.words, vectors.copy(), c.min_n, c.max_n, vocab.counts.copy())
                         if model.buckets
                         else KeyedVectors(vocab.words, vectors.copy(), vocab.counts.copy()))
+            self._wv.trained_copy = True
         return self._wv
 
     @property
@@ -480,6 +544,8 @@ class Word2Vec:
             m.out_embed.weight.copy_(torch.from_numpy(saved.tables["syn1neg"]))
             if m.hs_embed is not None:  # made when config.hs is set
                 m.hs_embed.weight.copy_(torch.from_numpy(saved.tables["syn1"]))
+        if LOCKF in saved.tables:
+            m.lockf = torch.from_numpy(saved.tables[LOCKF][0].copy())
         m.to(resolve_device(c.device))
         return self
 

@@ -124,6 +124,9 @@ class KeyedVectors:
                            "vocabulary; every word must appear once")
         self.vectors = vectors
         self.counts = None if counts is None else np.asarray(counts)
+        self.attrs: dict[str, np.ndarray] = {}  # set_vecattr's attributes other than "count"
+        self.vectors_lockf: np.ndarray | None = None  # intersect_word2vec_format's factors
+        self.trained_copy = False  # True for a model's `wv`: writing here does not train it
         if self.counts is not None and self.counts.shape != (len(self.index_to_key),):
             raise W2VError(f"counts has shape {self.counts.shape} but there are "
                            f"{len(self.index_to_key)} words; give one count per word")
@@ -223,11 +226,100 @@ class KeyedVectors:
         return self._vectors[indices]
 
     def get_vecattr(self, key, attr: str):
-        """gensim's per-word attribute lookup; only "count" is kept."""
-        if attr != "count" or self.counts is None:
-            raise W2VError(f"no {attr!r} attribute for words in these vectors; "
-                           "only 'count' is kept, and only when the vectors carry counts")
-        return self.counts[self.get_index(key)]
+        """The value of attribute `attr` ("count", or any set by set_vecattr) for `key`."""
+        table = self.counts if attr == "count" else self.attrs.get(attr)
+        if table is None:
+            kept = ", ".join(repr(a) for a in ["count"] * (self.counts is not None) + [*self.attrs])
+            raise W2VError(f"no {attr!r} attribute for words in these vectors (kept: "
+                           f"{kept or 'none'}); set it with set_vecattr(key, {attr!r}, value)")
+        return table[self.get_index(key)]
+
+    def set_vecattr(self, key, attr: str, value) -> None:
+        """Set attribute `attr` of `key` to `value`, as gensim does: each attribute is an array
+        over the vocabulary (others' values 0) in the type of the first value set."""
+        index = self.get_index(key)
+        table = self.counts if attr == "count" else self.attrs.get(attr)
+        if table is None:
+            dtype = np.int64 if attr == "count" else np.asarray(value).dtype
+            table = np.zeros(len(self), dtype=dtype)
+            if attr == "count":
+                self.counts = table
+            else:
+                self.attrs[attr] = table
+        table[index] = value
+
+    def add_vector(self, key, vector) -> int:
+        """Add one word and its vector (gensim's name); returns its row. A word already there
+        keeps its vector, as in gensim. Adding many words one by one copies the table each
+        time: add_vectors adds them together."""
+        self.add_vectors([key], np.asarray(vector)[None, :])
+        return self.get_index(key)
+
+    def add_vectors(self, keys, weights, extras=None, replace: bool = False) -> None:
+        """Append words and their vectors (gensim's signature): words already in the vocabulary
+        keep their rows, which take the new vectors only with `replace`. `extras` maps an
+        attribute name to one value per key, as set_vecattr would set them. New words' counts
+        are 0."""
+        keys = [keys] if isinstance(keys, _KEY_TYPES) else list(keys)
+        weights = np.asarray(weights).reshape(len(keys), -1)
+        if weights.shape[1] != self.vector_size:
+            raise W2VError(f"vectors of {weights.shape[1]} dimensions cannot join vectors of "
+                           f"{self.vector_size}; give one vector of {self.vector_size} per key")
+        if len(set(keys)) != len(keys):
+            raise W2VError(f"duplicate word {_first_duplicate(keys)!r} among the keys to add; "
+                           "give each once")
+        known = np.array([key in self.key_to_index for key in keys], dtype=bool)
+        new = [key for key, old in zip(keys, known, strict=True) if not old]
+        for key in new:
+            self.key_to_index[key] = len(self.index_to_key)
+            self.index_to_key.append(key)
+        self.vectors = np.concatenate([self._vectors, weights[~known].astype(self._vectors.dtype)])
+        for attr in ["count"] * (self.counts is not None) + list(self.attrs):
+            table = self.counts if attr == "count" else self.attrs[attr]
+            grown = np.concatenate([table, np.zeros(len(new), dtype=table.dtype)])
+            if attr == "count":
+                self.counts = grown
+            else:
+                self.attrs[attr] = grown
+        if replace and known.any():
+            self._vectors[[self.key_to_index[k] for k, old in zip(keys, known, strict=True)
+                           if old]] = weights[known]
+            self._norms = self._normed = None
+        for attr, values in (extras or {}).items():
+            for key, value, old in zip(keys, values, known, strict=True):
+                if replace or not old:
+                    self.set_vecattr(key, attr, value)
+
+    def sort_by_descending_frequency(self) -> None:
+        """Reorder the words most frequent first, as gensim does."""
+        if self.counts is None:
+            raise W2VError("these vectors carry no counts to sort by; load them with fvocab= "
+                           "or set them with set_vecattr(key, 'count', n)")
+        if not len(self):
+            return
+        # gensim 4.4's order: by count, ties with the later word first.
+        order = np.lexsort((-np.arange(len(self)), -np.asarray(self.counts, dtype=np.int64)))
+        self.index_to_key = [self.index_to_key[i] for i in order]
+        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+        self.counts = self.counts[order]
+        self.attrs = {attr: table[order] for attr, table in self.attrs.items()}
+        self.vectors = self._vectors[order]
+
+    def vectors_for_all(self, keys, allow_inference: bool = True,
+                        copy_vecattrs: bool = False) -> KeyedVectors:
+        """A new KeyedVectors of `keys` (each once, in order): with `allow_inference`, every
+        key must have a vector (subword vectors infer one for unseen words); without, keys
+        that have none are left out. `copy_vecattrs` copies the attributes (gensim's rule)."""
+        keys = list(dict.fromkeys(keys if allow_inference else (k for k in keys if k in self)))
+        vectors = (np.stack([self[key] for key in keys]) if keys
+                   else np.zeros((0, self.vector_size), self._vectors.dtype))
+        kv = KeyedVectors(keys, vectors, np.arange(len(keys), 0, -1))  # gensim's made-up counts
+        if copy_vecattrs:
+            for attr in ["count"] * (self.counts is not None) + list(self.attrs):
+                for key in keys:
+                    if key in self.key_to_index:
+                        kv.set_vecattr(key, attr, self.get_vecattr(key, attr))
+        return kv
 
     def get_mean_vector(self, keys, weights=None, pre_normalize: bool = True,
                         post_normalize: bool = False, ignore_missing: bool = True) -> np.ndarray:
@@ -294,7 +386,9 @@ class KeyedVectors:
         exclude = {self.get_index(key) for key in keys
                    if isinstance(key, _KEY_TYPES) and self.has_index_for(key)}
         if indexer is not None and isinstance(topn, int):
-            return indexer.most_similar(mean, topn)
+            # Unlike gensim's, the answer leaves out the query's words, as the exact one does.
+            found = indexer.most_similar(mean, topn + len(exclude))
+            return [(w, s) for w, s in found if self.key_to_index.get(w) not in exclude][:topn]
 
         clip_end = clip_end or len(self._vectors)
         if restrict_vocab:
@@ -427,7 +521,65 @@ class KeyedVectors:
         closer[self.get_index(key1)] = False
         return int(np.count_nonzero(closer)) + 1
 
+    def most_similar_to_given(self, key1, keys_list):
+        """The key of `keys_list` most similar to `key1`."""
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
+
+    def relative_cosine_similarity(self, wa, wb, topn: int = 10) -> float:
+        """Leeuwenberg et al.'s relative cosine similarity (2016): sim(wa, wb) over the sum of
+        wa's similarities to its `topn` nearest words."""
+        sims = self.similar_by_word(wa, topn)
+        if not sims:
+            raise W2VError(f"{wa!r} has no neighbours to compare with; give topn >= 1")
+        return float(self.similarity(wa, wb)) / sum(sim for _, sim in sims)
+
+    def rank_by_centrality(self, words, use_norm: bool = True) -> list:
+        """(cosine to the words' normalized mean, word) for the known `words`, most central
+        first; unknown words are left out with a logged warning, as in gensim."""
+        used = [word for word in words if word in self]
+        if len(used) != len(words):
+            logger.warning("vectors for words %s are not present, ignoring them",
+                           set(words) - set(used))
+        if not used:
+            raise W2VError("rank_by_centrality needs at least one known word")
+        vectors = np.vstack([self.get_vector(word, norm=use_norm) for word in used]).astype(
+            np.float32)
+        mean = self.get_mean_vector(vectors, post_normalize=True)
+        return sorted(zip(np.dot(vectors, mean), used, strict=True), reverse=True)
+
+    def to_embedding(self, freeze: bool = True):
+        """The vectors as a torch `nn.Embedding` (row i is `index_to_key[i]`; `key_to_index`
+        maps words to rows), trainable unless `freeze`. torch is imported here only."""
+        import torch
+
+        weights = torch.from_numpy(np.array(self._vectors, dtype=np.float32))
+        return torch.nn.Embedding.from_pretrained(weights, freeze=freeze)
+
     # -- files and evaluation (each in its own module) ---------------------------------------
+
+    def intersect_word2vec_format(self, fname, lockf: float = 0.0, binary: bool = False,
+                                  encoding: str = "utf8", unicode_errors: str = "strict") -> None:
+        """Take the vectors of the words also in a word2vec file, as gensim does: no word is
+        added, and those rows' factors in `vectors_lockf` become `lockf`. A model's `wv` is a
+        copy of its tables: seed a model with Word2Vec.intersect_word2vec_format instead."""
+        if self.trained_copy:
+            raise W2VError("model.wv is a copy of the trained vectors, which training does not "
+                           "read: call model.intersect_word2vec_format(...) to seed the model")
+        other = KeyedVectors.load_word2vec_format(fname, binary=binary, encoding=encoding,
+                                                  unicode_errors=unicode_errors)
+        if other.vector_size != self.vector_size:
+            raise W2VError(f"{fname} has {other.vector_size} dimensions, these vectors "
+                           f"{self.vector_size}; give a file of {self.vector_size}")
+        pairs = [(i, other.key_to_index[w]) for i, w in enumerate(self.index_to_key)
+                 if w in other.key_to_index]
+        if self.vectors_lockf is None:
+            self.vectors_lockf = np.ones(len(self), dtype=np.float32)
+        if pairs:
+            ours, theirs = (np.array(x) for x in zip(*pairs, strict=True))
+            self._vectors[ours] = other.vectors[theirs]
+            self.vectors_lockf[ours] = lockf
+            self._norms = self._normed = None
+        logger.info("merged %d vectors into %s from %s", len(pairs), self, fname)
 
     def save_word2vec_format(self, path, fvocab=None, binary: bool = False, total_vec=None,
                              write_header: bool = True, prefix: str = "", append: bool = False,

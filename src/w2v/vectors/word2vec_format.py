@@ -23,7 +23,8 @@ import os
 import re
 import warnings
 import zlib
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -50,6 +51,7 @@ _DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 _HEADER_RE = re.compile(rb"[ \t]*(\d+)[ \t]+(\d+)[ \t\r]*")
 _HEADER_MAX_BYTES = 1024
 _BLOCK = 1 << 22  # bytes read at a time: the buffer beside the array, whatever the file's size
+_FIRST_BLOCK = 1 << 16
 _WRITE_CHUNK_ROWS = 10_000
 
 
@@ -64,18 +66,25 @@ class _Stream:
     thread took a fifth off it (BENCHMARKS.md).
     """
 
-    def __init__(self, path, f, kind: str | None):
-        self.path, self._file, self._kind = path, f, kind
+    def __init__(self, path, f, kind: str | None, stored: int):
+        self.path, self._file, self._kind, self._stored = path, f, kind, stored
         self.buf = b""
         self.offset = 0
         self._ahead = None if kind is None else ThreadPoolExecutor(1, "w2v-decompress")
         self._next: Future | None = None
+        self._reads = 0
+
+    def _size(self) -> int:
+        """The next read's size: small first, since a read allocates its whole size before
+        the header is checked, then doubling up to _BLOCK."""
+        self._reads += 1
+        return min(_FIRST_BLOCK << min(self._reads - 1, 16), _BLOCK)
 
     def _read(self) -> bytes:
         if self._ahead is None:
-            return self._file.read(_BLOCK)
-        block = (self._next or self._ahead.submit(self._file.read, _BLOCK)).result()
-        self._next = self._ahead.submit(self._file.read, _BLOCK) if block else None
+            return self._file.read(self._size())
+        block = (self._next or self._ahead.submit(self._file.read, self._size())).result()
+        self._next = self._ahead.submit(self._file.read, self._size()) if block else None
         return block
 
     def more(self, keep_from: int) -> bool:
@@ -83,7 +92,7 @@ class _Stream:
         try:
             block = self._read()
         except _DECOMPRESS_ERRORS as err:
-            if self._kind is None:
+            if self._kind is None and isinstance(err, OSError):
                 raise read_error(self.path, err) from err
             raise W2VError(
                 f"cannot read {self.path}: {self._kind} data truncated or corrupt after "
@@ -93,9 +102,15 @@ class _Stream:
         self.buf = self.buf[keep_from:] + block
         return bool(block)
 
-    def size(self) -> int | None:
-        """The file's size in bytes when it is not compressed (else unknown until read)."""
-        return os.fstat(self._file.fileno()).st_size if self._kind is None else None
+    def most(self) -> int | None:
+        """The most bytes the file's contents can hold: its size, or for gzip 1032 times it
+        (deflate's largest expansion); None for bzip2 and xz, whose bound is far looser."""
+        expansion = {None: 1, "gzip": 1032}.get(self._kind)
+        return None if expansion is None else expansion * self._stored
+
+    def size(self) -> int:
+        """The file's size as stored (compressed, when it is)."""
+        return self._stored
 
     def fill(self, n: int) -> None:
         """Read until buf holds at least `n` bytes or the file ends."""
@@ -117,11 +132,12 @@ def _open(path) -> Iterator[_Stream]:
             f.seek(0)
             kind, opener = next(((k, o) for m, o, k in _COMPRESSED if magic.startswith(m)),
                                 (None, None))
+            stored = os.fstat(f.fileno()).st_size
             if opener is None:
-                yield _Stream(path, f, None)
+                yield _Stream(path, f, None, stored)
                 return
             with opener(f) as inner:
-                stream = _Stream(path, inner, kind)
+                stream = _Stream(path, inner, kind, stored)
                 try:
                     yield stream
                 finally:
@@ -167,13 +183,14 @@ def _check_unicode_errors(unicode_errors: str) -> None:
             "use 'strict', 'replace' or 'ignore'"
         ) from err
 
-def _decode_words(raw: list[bytes], encoding: str, unicode_errors: str, path,
-                  where) -> list[str]:
-    """Decode all words; on failure name the word's place via `where(index, bad_byte)`."""
+def _decode_words(raw: list[bytes], encoding: str, unicode_errors: str, path, where,
+                  first: int = 0) -> list[str]:
+    """Decode words #first.. (`raw`); on failure name the word's place via
+    `where(word number, bad byte)`."""
     try:
         return [w.decode(encoding, unicode_errors) for w in raw]
     except UnicodeDecodeError:
-        for i, w in enumerate(raw):
+        for i, w in enumerate(raw, first):
             try:
                 w.decode(encoding, unicode_errors)
             except UnicodeDecodeError as err:
@@ -217,13 +234,15 @@ def _allocate(path, rows: int, dim: int, datatype) -> np.ndarray:
 
 
 def _check_size(stream: _Stream, start: int, least: int, promise: str) -> None:
-    """Refuse a plain file shorter than its header's promise before allocating anything (a
-    compressed file's size is known only once read: a short one fails where it ends)."""
-    size = stream.size()
+    """Refuse a file that cannot hold its header's promise before allocating anything (a
+    compressed file's exact size is known only once read: a short one fails where it ends)."""
+    size = stream.most()
     if size is not None and least > size - start:
+        held = "bytes follow it" if stream.most() == stream.size() else (
+            "bytes can follow it once decompressed")
         raise W2VError(
-            f"{stream.path}: header promises {promise} (at least {least} bytes) but only "
-            f"{size - start} bytes follow it; the header is wrong or the file is truncated"
+            f"{stream.path}: header promises {promise} (at least {least} bytes) but at most "
+            f"{size - start} {held}; the header is wrong or the file is truncated"
         )
 
 
@@ -243,25 +262,30 @@ def _read_binary(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, 
     """Read len(out) binary records from buf[start:] into `out`; return their words."""
     rows, dim = out.shape
     nbytes = 4 * dim
-    # Each word as it stands before its space (after the C tool's record newline, which is
-    # stripped once decoded, as gensim strips it) and the file offset of that space: the loop
-    # does no more per record than it must, the vectors are copied a block at a time.
-    raw: list[bytes] = []
-    spaces: list[int] = []
-    buf, pos, copied = stream.buf, start, 0
+    # Per record the loop keeps the word as it stands before its space (after the C tool's
+    # record newline, stripped once decoded, as gensim strips it) and the space's offset in the
+    # file; a block's vectors are copied and its words decoded together.
+    words: list[str] = []
+    raw: list[bytes] = []  # the words of this block
+    spaces = array("q")
+    buf, pos = stream.buf, start
 
-    def flush() -> int:
-        base = 1 - stream.offset
+    def where(i, bad):
+        return f"byte offset {spaces[i] - len(raw[i - len(words)]) + bad}"
+
+    def flush() -> None:
+        first, base = len(words), 1 - stream.offset
         with memoryview(buf) as view:
-            packed = bytearray().join(view[s + base : s + base + nbytes]
-                                      for s in spaces[copied:])
-        _store(stream.path, out, copied, np.frombuffer(packed, dtype=F32).reshape(-1, dim))
-        return len(spaces)
+            packed = bytearray().join(view[s + base : s + base + nbytes] for s in spaces[first:])
+        _store(stream.path, out, first, np.frombuffer(packed, dtype=F32).reshape(-1, dim))
+        decoded = _decode_words(raw, encoding, unicode_errors, stream.path, where, first)
+        words.extend(w.lstrip("\n") for w in decoded)
+        raw.clear()
 
     for i in range(rows):
         space = buf.find(b" ", pos)
         if space < 0 or space + 1 + nbytes > len(buf):
-            copied = flush()
+            flush()
             while space < 0 or space + 1 + nbytes > len(buf):
                 if not stream.more(pos):
                     head = stream.buf[:64]  # what is left of the file, from this record on
@@ -277,15 +301,10 @@ def _read_binary(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, 
         spaces.append(stream.offset + space)
         pos = space + 1 + nbytes
     flush()
-
-    def where(i, bad):
-        return f"byte offset {spaces[i] - len(raw[i]) + bad}"
-
-    return [w.lstrip("\n") for w in _decode_words(raw, encoding, unicode_errors, stream.path,
-                                                    where)]
+    return words
 
 
-def _lines(stream: _Stream, start: int) -> Iterator[list[bytes]]:
+def _lines(stream: _Stream, start: int) -> Generator[list[bytes], None, None]:
     """The file's lines from buf[start:] on, a block's whole lines at a time; the last line
     counts even without its newline."""
     pos = start
@@ -306,33 +325,37 @@ def _read_text(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, en
     """Read len(out) text records from buf[start:] into `out`; return their words. The first
     record is line `first_line` of the file (2 after a header, 1 without)."""
     rows, dim = out.shape
-    raw: list[bytes] = []
+    words: list[str] = []
+
+    def where(i, _bad):
+        return f"line {first_line + i}"
+
     blocks = _lines(stream, start)
-    while len(raw) < rows:
+    while len(words) < rows:
         lines = next(blocks, None)
         if lines is None:
             raise W2VError(
-                f"{stream.path}: file ends before line {first_line + len(raw)}; the header "
-                f"promises {vocab_size} words: fix the header or pass limit={len(raw)}"
+                f"{stream.path}: file ends before line {first_line + len(words)}; the header "
+                f"promises {vocab_size} words: fix the header or pass limit={len(words)}"
             )
-        first, rests = len(raw), []
+        first = len(words)
+        raw: list[bytes] = []
+        rests: list[bytes] = []
         for line in lines[: rows - first]:
             word, _, rest = line.rstrip().partition(b" ")
             # Counting single spaces is the cheap check; split() handles other whitespace.
             if rest.count(b" ") != dim - 1 and len(rest.split()) != dim:
                 raise W2VError(
-                    f"{stream.path}: line {first_line + len(raw)} has {len(rest.split())} "
-                    f"values, the header says {dim}; fix that line or the header"
+                    f"{stream.path}: line {first_line + first + len(raw)} has "
+                    f"{len(rest.split())} values, the header says {dim}; fix that line or the "
+                    "header"
                 )
             raw.append(word)
             rests.append(rest)
         _store(stream.path, out, first, _parse_values(stream.path, rests, dim, first_line + first))
+        words += _decode_words(raw, encoding, unicode_errors, stream.path, where, first)
     blocks.close()
-
-    def where(i, _bad):
-        return f"line {first_line + i}"
-
-    return _decode_words(raw, encoding, unicode_errors, stream.path, where)
+    return words
 
 
 def _parse_values(path, rests: list[bytes], dim: int, first_line: int) -> np.ndarray:
@@ -440,7 +463,7 @@ def read_word2vec(
                         f"{vocab_size} words of {dim} float32 (the first {rows})")
         else:  # shortest record: an empty word and D one-character values, each after a space
             _check_size(stream, start, rows * 2 * dim - 1,
-                        f"{vocab_size} lines of {dim} values (the first {rows})")
+                        f"{vocab_size} words of {dim} values (the first {rows})")
         out = _allocate(path, rows, dim, dtype)
         if binary:
             words = _read_binary(stream, start, out, vocab_size, encoding, unicode_errors)

@@ -109,7 +109,12 @@ struct Model {
   // Word w's input rows are bag_rows[bag_start[w], bag_start[w + 1]); null: row w alone.
   const int32_t* bag_rows;
   const int64_t* bag_start;
+  // (rows of syn0,) or null: each input row's updates scaled by its lock factor, gensim's
+  // vectors_lockf (0 keeps a pretrained row frozen, 1 trains it as any other).
+  const float* lockf;
 };
+
+inline float lock_factor(const Model& m, int64_t row) { return m.lockf ? m.lockf[row] : 1.f; }
 
 // Adds the rows of `word`'s bag to sum; returns how many.
 inline int64_t add_bag(const Model& m, int32_t word, float* sum, int64_t dim) {
@@ -125,11 +130,11 @@ inline int64_t add_bag(const Model& m, int32_t word, float* sum, int64_t dim) {
 // Every row of `word`'s bag takes the whole error g, as in fastText (Model::update) and gensim.
 inline void update_bag(const Model& m, int32_t word, const float* g, int64_t dim) {
   if (!m.bag_start) {
-    axpy(1.f, g, m.syn0 + int64_t(word) * dim, dim);
+    axpy(lock_factor(m, word), g, m.syn0 + int64_t(word) * dim, dim);
     return;
   }
   for (int64_t r = m.bag_start[word]; r < m.bag_start[word + 1]; ++r)
-    axpy(1.f, g, m.syn0 + int64_t(m.bag_rows[r]) * dim, dim);
+    axpy(lock_factor(m, m.bag_rows[r]), g, m.syn0 + int64_t(m.bag_rows[r]) * dim, dim);
 }
 
 // One thread's scratch space and running totals, on cache lines of its own: a neighbour's writes
@@ -366,7 +371,7 @@ std::tuple<double, int64_t> train(
     torch::Tensor point, torch::Tensor path, int64_t window, int64_t negative, bool hs, bool sg,
     bool cbow_mean, bool shrink_windows, double alpha_start, double alpha_end, double words_done,
     double total_words, int64_t seed, int64_t workers, torch::Tensor touched,
-    torch::Tensor bag_rows, torch::Tensor bag_start, int64_t private_nodes) {
+    torch::Tensor bag_rows, torch::Tensor bag_start, int64_t private_nodes, torch::Tensor lockf) {
   TORCH_CHECK(syn0.is_contiguous() && syn0.scalar_type() == torch::kFloat32 && syn0.dim() == 2,
               "syn0: a contiguous float32 (V, D) table, or (V + buckets, D) with bags");
   const bool bags = bag_start.numel() > 0;
@@ -384,7 +389,11 @@ std::tuple<double, int64_t> train(
   TORCH_CHECK(window >= 1 && negative >= 0 && workers >= 1 && (hs || negative > 0),
               "window, workers >= 1, negative >= 0, and hs or negative sampling");
   TORCH_CHECK(private_nodes >= 0, "private_nodes: >= 0");
+  TORCH_CHECK(lockf.numel() == 0 || (lockf.scalar_type() == torch::kFloat32 &&
+                                     lockf.is_contiguous() && lockf.numel() == syn0.size(0)),
+              "lockf: empty, or contiguous float32 with one factor per row of syn0");
   Model m{};
+  m.lockf = lockf.numel() ? lockf.data_ptr<float>() : nullptr;
   m.syn0 = syn0.data_ptr<float>();
   m.syn1neg = rows_or_null(syn1neg, rows, dim, negative > 0, "syn1neg");
   m.syn1 = rows_or_null(syn1, rows, dim, hs, "syn1");
@@ -588,5 +597,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("sg"), py::arg("cbow_mean"), py::arg("shrink_windows"), py::arg("alpha_start"),
         py::arg("alpha_end"), py::arg("words_done"), py::arg("total_words"), py::arg("seed"),
         py::arg("workers"), py::arg("touched"), py::arg("bag_rows"), py::arg("bag_start"),
-        py::arg("private_nodes") = 0, py::call_guard<py::gil_scoped_release>());
+        py::arg("private_nodes") = 0, py::arg("lockf") = torch::empty({0}),
+        py::call_guard<py::gil_scoped_release>());
 }
