@@ -20,7 +20,13 @@ import numpy as np
 
 from w2v.errors import W2VError
 from w2v.vectors import evaluate
-from w2v.vectors.native import NGRAMS, SUBWORDS_KEY, read_native_subwords, write_native
+from w2v.vectors.native import (
+    NGRAMS,
+    SUBWORDS_KEY,
+    read_native_subwords,
+    repeated_word,
+    write_native,
+)
 from w2v.vectors.ngrams import bag_means, bags, check_subword_options, ngram_buckets
 from w2v.vectors.word2vec_format import read_counts, read_word2vec, write_counts, write_word2vec
 
@@ -723,10 +729,15 @@ class FastTextKeyedVectors(KeyedVectors):
 def load_native(path, mmap: bool = True) -> KeyedVectors:
     """A native vectors file as KeyedVectors, or FastTextKeyedVectors if it holds subwords."""
     words, vectors, counts, subwords = read_native_subwords(path, mmap)
-    if subwords is None:
-        return KeyedVectors(words, vectors, counts)
-    ngrams, min_n, max_n = subwords
-    return FastTextKeyedVectors(words, vectors, ngrams, min_n, max_n, counts)
+    try:
+        if subwords is None:
+            return KeyedVectors(words, vectors, counts)
+        ngrams, min_n, max_n = subwords
+        return FastTextKeyedVectors(words, vectors, ngrams, min_n, max_n, counts)
+    except W2VError as err:
+        if len(set(words)) != len(words):
+            raise repeated_word(path, words) from err
+        raise
 
 
 def _first_duplicate(words: list[str]) -> str:
