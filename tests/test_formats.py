@@ -259,6 +259,11 @@ def test_value_beyond_float16s_range_is_refused(tmp_path):
     with pytest.raises(W2VError, match="word #0 .* beyond float16's range") as excinfo:
         formats.read_word2vec(path, binary=True, datatype=np.float16)
     assert "datatype=np.float32" in _message(excinfo)
+    # An inf already in the file is a value, not an overflow.
+    vectors = np.ones((len(WORDS), DIM), dtype=np.float32)
+    vectors[2, 3] = np.inf
+    formats.write_word2vec(path, WORDS, vectors, binary=True)
+    assert np.isinf(formats.read_word2vec(path, binary=True, datatype=np.float16)[1][2, 3])
 
 
 @pytest.mark.parametrize("datatype", [np.int32, "words"])

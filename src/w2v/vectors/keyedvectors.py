@@ -582,6 +582,8 @@ class KeyedVectors:
             self.vectors_lockf = np.ones(len(self), dtype=np.float32)
         if pairs:
             ours, theirs = (np.array(x) for x in zip(*pairs, strict=True))
+            if not self._vectors.flags.writeable:  # a memory-mapped file: change a copy
+                self.vectors = np.array(self._vectors)
             self._vectors[ours] = other.vectors[theirs]
             self.vectors_lockf[ours] = lockf
             self._norms = self._normed = None

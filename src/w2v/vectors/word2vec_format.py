@@ -251,8 +251,10 @@ def _store(path, out: np.ndarray, first: int, values: np.ndarray) -> None:
     with np.errstate(over="ignore"):
         block = out[first : first + len(values)]
         block[...] = values
-    if out.dtype.itemsize < 4 and not np.isfinite(block).all():
-        row, col = np.argwhere(~np.isfinite(block) & np.isfinite(values))[0]
+    overflowed = (~np.isfinite(block) & np.isfinite(values) if out.dtype.itemsize < 4
+                  else np.zeros(0, dtype=bool))
+    if overflowed.any():  # an inf or NaN in the file itself stays what it is
+        row, col = np.argwhere(overflowed)[0]
         raise W2VError(f"{path}: word #{first + row} has value {values[row, col]} in column "
                        f"{col}, beyond {out.dtype}'s range; load it with datatype=np.float32")
 
