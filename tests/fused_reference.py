@@ -24,9 +24,13 @@ def draw(key: int, position: int, stream: int) -> int:
 
 def reference(syn0, syn1, ids, sentence, keep_prob, noise_prob, noise_alias, *, window, negative,
               sg, cbow_mean, shrink_windows, alpha_start, alpha_end, words_done, total_words, seed,
-              bags=None):
+              bags=None, lockf=None):
     """The kernel's loop, one word after another, in numpy: returns (loss, examples). With
-    `bags` (rows, starts), each word's input is the mean of its rows, each taking the error."""
+    `bags` (rows, starts), each word's input is the mean of its rows, each taking the error;
+    with `lockf`, each input row's update is scaled by its factor."""
+
+    def locked(err, r):
+        return err if lockf is None else err * lockf[r]
 
     def rows(w):
         return [w] if bags is None else [int(r) for r in bags[0][bags[1][w]:bags[1][w + 1]]]
@@ -80,7 +84,7 @@ def reference(syn0, syn1, ids, sentence, keep_prob, noise_prob, noise_alias, *, 
                 for d in range(negative):
                     err += learn(h, noise_word(p, 2 + slot * negative + d, word), False, alpha)
                 for r in rows(ctx):
-                    syn0[r] += err
+                    syn0[r] += locked(err, r)
                 examples += 1
         elif slots:
             used = [r for slot in slots for r in rows(tok[p + slot - window])]
@@ -91,7 +95,7 @@ def reference(syn0, syn1, ids, sentence, keep_prob, noise_prob, noise_alias, *, 
             for d in range(negative):
                 err += learn(h, noise_word(p, 2 + d, word), False, alpha)
             for r in used:
-                syn0[r] += err
+                syn0[r] += locked(err, r)
             examples += 1
     return loss, examples
 

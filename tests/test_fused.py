@@ -60,6 +60,33 @@ def test_with_subwords_one_program_repeats_the_reference(sg, cbow_mean):
     np.testing.assert_allclose(t1.numpy(), ref1, atol=1e-5)
 
 
+@pytest.mark.parametrize("sg, subwords", [(0, False), (1, False), (0, True)])
+def test_locked_rows_move_by_their_factor_as_in_the_reference(sg, subwords):
+    from w2v.vectors.ngrams import bags
+
+    ids, sentence, keep, prob, alias, syn0, syn1 = tiny()
+    bag = bags([f"word{i}" for i in range(len(keep))], 2, 3, 9) if subwords else None
+    if subwords:
+        syn0 = np.random.default_rng(3).uniform(-0.1, 0.1, (len(keep) + 9, syn1.shape[1]))
+        syn0 = syn0.astype(np.float32)
+    lockf = np.tile(np.float32([0.0, 0.5, 1.0]), len(syn0) // 3 + 1)[: len(syn0)]
+    options = dict(window=3, negative=4, sg=bool(sg), cbow_mean=True, shrink_windows=True,
+                   alpha_start=0.05, alpha_end=0.01, words_done=40.0, total_words=400.0,
+                   seed=7)
+    ref0, ref1 = syn0.copy(), syn1.copy()
+    reference(ref0, ref1, ids, sentence, keep, prob, alias, bags=bag, lockf=lockf, **options)
+    t0, t1 = torch.from_numpy(syn0.copy()), torch.from_numpy(syn1.copy())
+    extra = {} if bag is None else dict(bag_rows=torch.from_numpy(bag[0]),
+                                        bag_start=torch.from_numpy(bag[1]))
+    fused.train_chunk(t0, t1, torch.from_numpy(ids), torch.from_numpy(sentence),
+                      torch.from_numpy(keep), torch.from_numpy(prob), torch.from_numpy(alias),
+                      segment=len(ids), lockf=torch.from_numpy(lockf), **extra, **options)
+    np.testing.assert_allclose(t0.numpy(), ref0, atol=1e-5)
+    frozen = lockf == 0
+    assert np.array_equal(t0.numpy()[frozen], syn0[frozen])  # untouched, bit for bit
+    assert not np.allclose(t0.numpy()[~frozen], syn0[~frozen])
+
+
 @pytest.mark.parametrize("sg", [0, 1])
 def test_the_kernel_marks_every_output_row_it_changes(sg):
     # A torchrun job sends only the marked rows: a changed row left unmarked would leave the

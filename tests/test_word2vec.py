@@ -331,7 +331,7 @@ def test_pretrained_vectors_that_cannot_fit_are_refused(trained, holmes):
     model = Word2Vec(vector_size=50)
     with pytest.raises(W2VError, match="call build_vocab"):
         model.intersect_word2vec_format("unused.txt")
-    with pytest.raises(W2VError, match="update='kernel'"):
+    with pytest.raises(W2VError, match="update 'kernel', 'fused' or 'batched'"):
         Word2Vec(holmes[:200], vector_size=50, init_vectors=trained.wv, update="autograd",
                  optimizer="adam")
     with pytest.raises(W2VError, match="lockf=2"):

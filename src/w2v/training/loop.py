@@ -200,9 +200,10 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     """The Plan of training `model` on `corpus` with `config` (its epochs are the call's)."""
     device = next(model.parameters()).device
     update = resolve_update(config.update, device, bool(config.hs), config.subwords)
-    if model.lockf is not None and update in ("fused", "autograd"):
-        raise W2VError(f"rows locked by init_vectors or intersect_word2vec_format train with "
-                       f"update='kernel' (CPU) or 'batched', not {update!r} yet; pass one of those")
+    if model.lockf is not None and update == "autograd":
+        raise W2VError("rows locked by init_vectors or intersect_word2vec_format train with "
+                       "update 'kernel', 'fused' or 'batched', not through autograd's "
+                       "optimizers yet; pass one of those")
     kernel, walkers = update == "kernel", update in ("kernel", "fused")
     tree = (huffman_tree(vocab.counts, table_builder("huffman")) if config.hs
             else (np.empty(0, np.int8), np.empty(0, np.int32), np.empty(0, np.int64)))
@@ -315,6 +316,7 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
     # In a job the kernel marks the output rows it changes, as the CPU kernel does.
     touched = torch.zeros(len(syn1neg) if sync is not None else 0, dtype=torch.uint8,
                           device=syn0.device)
+    lockf = model.lockf.to(syn0.device) if model.lockf is not None else None
     for epoch in range(state.position.epoch, c.epochs):
         chunks = pending_chunks(corpus, plan, state.position)
         for chunk, ids, sentence in staged(chunks, syn0.device):
@@ -331,7 +333,7 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     seed=plan.seed(epoch, chunk.index),
                     touched=touched if sync is not None else None,
                     bag_rows=s.bag_rows if c.subwords else None,
-                    bag_start=s.bag_start if c.subwords else None)
+                    bag_start=s.bag_start if c.subwords else None, lockf=lockf)
                 loss, examples = float(loss_sum), int(count)
                 words = float(len(ids))
             stop = account(plan, state, chunk, loss, examples, words,

@@ -155,18 +155,29 @@ def _bag_sum(syn0, bag_rows, bag_start, word, offs, dmask, D: tl.constexpr,
 
 
 @triton.jit
-def _bag_update(syn0, bag_rows, bag_start, word, err, offs, dmask, D: tl.constexpr):
+def _locked(err, lockf, row, LOCKED: tl.constexpr):
+    """`err` scaled by input row `row`'s lock factor (gensim's vectors_lockf) when rows are
+    locked: 0 keeps a pretrained row as it is."""
+    if LOCKED:
+        err = err * tl.load(lockf + row)
+    return err
+
+
+@triton.jit
+def _bag_update(syn0, bag_rows, bag_start, word, err, offs, dmask, lockf, D: tl.constexpr,
+                LOCKED: tl.constexpr):
     """Every row of `word`'s bag takes the whole error, as in fastText."""
     for r in range(tl.load(bag_start + word), tl.load(bag_start + word + 1)):
         row = tl.load(bag_rows + r).to(tl.int64)
-        tl.atomic_add(syn0 + row * D + offs, err, mask=dmask)
+        tl.atomic_add(syn0 + row * D + offs, _locked(err, lockf, row, LOCKED), mask=dmask)
 
 
 @triton.jit
 def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, noise_size, varied,
                   key,
                   loss_out, examples_out, alpha_start, alpha_end, done, chunk_words, total,
-                  touched, bag_rows, bag_start, MARK: tl.constexpr, BAGS: tl.constexpr,
+                  touched, bag_rows, bag_start, lockf, MARK: tl.constexpr, BAGS: tl.constexpr,
+                  LOCKED: tl.constexpr,
                   D: tl.constexpr, BLOCK_D: tl.constexpr, WINDOW: tl.constexpr,
                   NEGATIVE: tl.constexpr, SG: tl.constexpr, MEAN: tl.constexpr,
                   SHRINK: tl.constexpr, SEGMENT: tl.constexpr, SLOTS: tl.constexpr):
@@ -206,9 +217,11 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                                          key, p, varied, D, NEGATIVE, MARK)
                     loss += part
                     if BAGS:
-                        _bag_update(syn0, bag_rows, bag_start, ctx, err, offs, dmask, D)
+                        _bag_update(syn0, bag_rows, bag_start, ctx, err, offs, dmask, lockf, D,
+                                    LOCKED)
                     else:
-                        tl.atomic_add(syn0 + ctx * D + offs, err, mask=dmask)
+                        tl.atomic_add(syn0 + ctx * D + offs, _locked(err, lockf, ctx, LOCKED),
+                                      mask=dmask)
                     examples += 1
         elif BAGS:
             # CBOW over bags: the mean of all the context words' rows, each taking the error.
@@ -234,7 +247,7 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                     c, ok = _context(sent, p, slot, n, reach, sentence, WINDOW)
                     if ok:
                         _bag_update(syn0, bag_rows, bag_start, tl.load(tok + c), err, offs,
-                                    dmask, D)
+                                    dmask, lockf, D, LOCKED)
                 examples += 1
         else:
             # CBOW: the mean (or sum) of the context vectors predicts the centre word, and every
@@ -253,7 +266,10 @@ def _train_kernel(syn0, syn1neg, tok, sent, count, noise_prob, noise_alias, nois
                                      noise_prob, noise_alias, noise_size, key, p, varied, D,
                                      NEGATIVE, MARK)
                 loss += part
-                tl.atomic_add(rows, tl.broadcast_to(err[None, :], (SLOTS, BLOCK_D)), mask=where)
+                step = tl.broadcast_to(err[None, :], (SLOTS, BLOCK_D))
+                if LOCKED:
+                    step = step * tl.load(lockf + ctx, mask=ok, other=0.0)[:, None]
+                tl.atomic_add(rows, step, mask=where)
                 examples += 1
     tl.store(loss_out + pid, loss)
     tl.store(examples_out + pid, examples)
@@ -271,7 +287,8 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
                 alpha_start: float, alpha_end: float, words_done: float, total_words: float,
                 seed: int, segment: int | None = None, touched: torch.Tensor | None = None,
                 bag_rows: torch.Tensor | None = None,
-                bag_start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                bag_start: torch.Tensor | None = None,
+                lockf: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Train on one chunk: ids and sentence (N,) int32 on the tables' device, each raw word's
     id and sentence number; keep_prob and noise_prob (V,) float32 and noise_alias (V,) int32
     (the noise distribution's alias table) on that device too.
@@ -280,7 +297,8 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
     (V,) uint8 on the device, set to 1 at every output row the chunk changes (a torchrun job's
     exchange sends those rows). `bag_rows` (int32) and `bag_start` (V + 1, int64) on the
     device: with subwords, each word's input rows (`vectors.ngrams.bags`) in syn0 (V + buckets
-    rows)."""
+    rows). `lockf`: one float32 factor per row of syn0 on the device, scaling its updates
+    (`CBOW.lockf`)."""
     device = syn0.device
     n = len(ids)
     if n == 0:
@@ -307,7 +325,8 @@ def train_chunk(syn0: torch.Tensor, syn1neg: torch.Tensor, ids: torch.Tensor,
         alpha_start, alpha_end, words_done, float(n), max(total_words, 1.0),
         touched if touched is not None else count,
         bag_rows if bag_rows is not None else count, bag_start if bag_start is not None else count,
-        MARK=touched is not None, BAGS=bag_start is not None,
+        lockf if lockf is not None else count,
+        MARK=touched is not None, BAGS=bag_start is not None, LOCKED=lockf is not None,
         D=dim, BLOCK_D=triton.next_power_of_2(dim), WINDOW=window, NEGATIVE=negative,
         SG=bool(sg), MEAN=bool(cbow_mean), SHRINK=bool(shrink_windows), SEGMENT=segment,
         SLOTS=triton.next_power_of_2(2 * window + 1))
