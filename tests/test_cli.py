@@ -129,6 +129,16 @@ def test_glove_file_is_read_with_a_note_unless_named(capsys, files, reference, t
     assert run(capsys, "similar", glove, "king", "--format", "glove") == (0, out, "")
 
 
+def test_limit_and_float16_load_less(capsys, files, reference):
+    first = reference.index_to_key[:4]
+    code, out, _ = run(capsys, "similar", files["binary"], first[0], "--limit", 4, "--float16")
+    expected = [w for w, _ in reference.most_similar(first[0], topn=10, restrict_vocab=4)]
+    assert code == 0 and [row.split()[0] for row in lines(out)] == expected
+    code, out, err = run(capsys, "similar", files["binary"], reference.index_to_key[-1],
+                         "--limit", 4)
+    expect_one_error_line(code, out, err, "not in the vocabulary")
+
+
 def test_analogy_is_b_minus_a_plus_c(capsys, files, reference):
     code, out, _ = run(capsys, "analogy", files["binary"], "man", "king", "woman", "--topn", 2)
 

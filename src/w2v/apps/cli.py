@@ -23,6 +23,8 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from w2v import __version__
 from w2v.apps import datasets, phrases_command, train_command
 from w2v.apps.arguments import image_path, positive_int
@@ -52,6 +54,11 @@ def _add_vectors(parser: argparse.ArgumentParser) -> None:
         choices=formats.FORMATS,
         help="format of VECTORS (default: detected from its bytes)",
     )
+    parser.add_argument("--limit", type=positive_int, metavar="N", help=(
+        "read only the first N words: the N most frequent in files that word2vec.c, gensim "
+        "or w2v wrote (default: all)"))
+    parser.add_argument("--float16", action="store_true",
+                        help="keep the vectors as float16: half the memory, slower queries")
 
 
 def _add_topn(parser: argparse.ArgumentParser) -> None:
@@ -122,14 +129,17 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     ))
 
 
-def _load(args: argparse.Namespace, path=None, limit=None):
+def _load(args: argparse.Namespace, path=None):
     """Load the command's vectors; a file detected as GloVe's (no header line) gets a note, so
     that a word2vec file that lost its header is not read as something else unnoticed."""
     path = args.vectors if path is None else path
+    limit = getattr(args, "limit", None)
     if args.format is None and formats.detect_format(path) == "glove":
         print(f"w2v: note: {path} has no 'VOCAB_SIZE VECTOR_SIZE' header: reading it as a GloVe "
               "text file (--format glove says so and skips this note)", file=sys.stderr)
-    return formats.load_vectors(path, format=args.format, limit=limit)
+    return formats.load_vectors(path, format=args.format, limit=limit,
+                                datatype=np.float16 if getattr(args, "float16", False)
+                                else np.float32)
 
 
 def _check_words(kv, words: Iterable[str], source: str) -> None:
@@ -321,7 +331,7 @@ def _serve(args: argparse.Namespace) -> None:
     from w2v.apps import explorer as serve
 
     serve.serve(args.vectors, host=args.host, port=args.port, format=args.format,
-                index=args.index)
+                index=args.index, kv=_load(args))
 
 
 def _add_download(sub: argparse._SubParsersAction) -> None:
@@ -360,14 +370,12 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     _add_vectors(p)
     p.add_argument("--projector", metavar="DIR", required=True,
                    help="folder to write to (created if missing)")
-    p.add_argument("--limit", type=positive_int, metavar="N",
-                   help="only the N most frequent words (default: all)")
 
 
 def _export(args: argparse.Namespace) -> None:
     from w2v.apps import projector
 
-    kv = _load(args, limit=args.limit)
+    kv = _load(args)
     folder, count = projector.export(kv, args.projector)
     print(f"wrote {count} words x {kv.vector_size} dimensions to {folder}; "
           f"view with: tensorboard --logdir {folder}")

@@ -371,13 +371,14 @@ def open_index(path, kv, log: TextIO):
 
 
 def serve(path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, format: str | None = None,
-          log: TextIO = sys.stderr, index=None) -> None:
-    """Load the vectors at `path` and serve the explorer until interrupted (Ctrl-C); with
-    `index`, the path of an approximate index (see `open_index`), neighbours come from it.
+          log: TextIO = sys.stderr, index=None, kv=None) -> None:
+    """Load the vectors at `path` (unless given as `kv`) and serve the explorer until
+    interrupted (Ctrl-C); with `index`, the path of an approximate index (see `open_index`),
+    neighbours come from it.
 
     The URL, and a warning when `host` is reachable from other machines, go to `log`.
     """
-    kv = formats.load_vectors(path, format=format)
+    kv = formats.load_vectors(path, format=format) if kv is None else kv
     indexer = None if index is None else open_index(index, kv, log)
     with make_server(kv, host, port, Path(path).name, log, indexer) as server:
         words, dims = kv.vectors.shape
