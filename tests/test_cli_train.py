@@ -83,3 +83,21 @@ def test_unwritable_output_fails_before_training(capsys, alice, tmp_path):
 def test_bad_device_is_one_line(capsys, alice, tmp_path):
     code, stdout, err = run(capsys, "train", alice, "-o", tmp_path / "v.bin", "--device", "tpu")
     expect_one_error_line(code, stdout, err, "device")
+
+
+def test_train_starts_from_pretrained_vectors_and_keeps_them_frozen(capsys, alice, novels,
+                                                                    tmp_path):
+    pretrained, out = tmp_path / "austen.txt", tmp_path / "v.txt"
+    common = ["--tokenize", "--lowercase", "--epochs", "1", "--vector-size", "12",
+              "--min-count", "3", "--quiet"]
+    assert run(capsys, "train", novels / "austen_pride_and_prejudice.txt", "-o", pretrained,
+               *common)[0] == 0
+    code, _, err = run(capsys, "train", alice, "-o", out, "--init-vectors", pretrained,
+                       "--freeze-init", *common)
+    assert code == 0, err
+    before = KeyedVectors.load_word2vec_format(pretrained)
+    after = KeyedVectors.load_word2vec_format(out)
+    shared = [w for w in after.index_to_key if w in before.key_to_index]
+    assert len(shared) > 300 and (after[shared] == before[shared]).all()
+    code, out_text, err = run(capsys, "train", alice, "-o", out, "--freeze-init", *common)
+    expect_one_error_line(code, out_text, err, "--init-vectors")

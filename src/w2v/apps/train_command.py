@@ -70,6 +70,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     io.add_argument("--quiet", action="store_true", help="no progress, only errors")
     io.add_argument("--plot", metavar="IMAGE", type=image_path,
                     help="also draw loss, learning rate and words/s against words trained")
+    tune = p.add_argument_group("fine-tuning")
+    tune.add_argument("--init-vectors", metavar="VECTORS", help=(
+        "start every vocabulary word that VECTORS has (any vectors file) from its vector"))
+    tune.add_argument("--freeze-init", action="store_true",
+                      help="keep those words' vectors as they are; the rest train")
     # Set by word2vec.c's -binary (see c_tool_argv): the format, whatever OUT's suffix says.
     io.add_argument("--output-format", choices=formats.FORMATS, help=argparse.SUPPRESS)
     fields = dataclasses.fields(TrainConfig)
@@ -115,9 +120,14 @@ def _train(args: argparse.Namespace) -> None:
     out_format = args.output_format or formats.format_from_suffix(args.output)
     for path in filter(None, (args.output, args.save_model, args.save_vocab)):
         check_writable(path)
+    if args.freeze_init and not args.init_vectors:
+        raise W2VError("--freeze-init freezes the vectors of --init-vectors VECTORS; give both")
+    # Read before the corpus is counted: a mistake in the file shows at once.
+    init = formats.load_vectors(args.init_vectors) if args.init_vectors else None
     progress = None if args.quiet else sys.stderr
     t0 = time.perf_counter()
-    model = Word2Vec(progress=progress, **options)
+    model = Word2Vec(progress=progress, init_vectors=init, freeze_init=args.freeze_init,
+                     **options)
     vocab = None
     if args.read_vocab:
         vocab = Vocab.load(args.read_vocab, options["min_count"], options["max_final_vocab"])

@@ -84,7 +84,10 @@ class Word2Vec:
                  **options) -> None:
         self.config = TrainConfig(**options)
         # Pretrained vectors that seed the rows of the words they share with the vocabulary,
-        # each time build_vocab makes a new one (frozen there with freeze_init).
+        # each time build_vocab makes a new one (frozen there with freeze_init); a path is read
+        # now, so that a mistake in it shows before the corpus is counted.
+        if isinstance(init_vectors, str | os.PathLike):
+            init_vectors = load_vectors(init_vectors)
         self._init = None if init_vectors is None else (init_vectors, 0.0 if freeze_init else 1.0)
         self.vocab: Vocab | None = None
         self.model: CBOW | None = None
@@ -242,8 +245,7 @@ class Word2Vec:
             return
         self._new_model(vocab)
         if self._init is not None:
-            kv, lockf = self._init
-            self._seed_rows(load_vectors(kv) if isinstance(kv, str | os.PathLike) else kv, lockf)
+            self._seed_rows(*self._init)
 
     def _new_model(self, vocab: Vocab) -> None:
         c = self.config
