@@ -65,7 +65,7 @@ def write_model(path, config: TrainConfig, vocab: Vocab, model: CBOW,
     if model.hs_embed is not None:
         extra["syn1"] = numpy(model.hs_embed)
     if model.lockf is not None:  # one row: the native format's extra tables are 2-D
-        extra[LOCKF] = model.lockf.numpy()[None, :]
+        extra[LOCKF] = model.lockf.cpu().numpy()[None, :]
     syn0, subwords = numpy(model.in_embed), {}
     if model.buckets:  # the file's vectors are the words' as users get them: bag means
         kv = FastTextKeyedVectors.from_input_table(vocab.words, syn0, config.min_n, config.max_n)

@@ -316,7 +316,6 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
     # In a job the kernel marks the output rows it changes, as the CPU kernel does.
     touched = torch.zeros(len(syn1neg) if sync is not None else 0, dtype=torch.uint8,
                           device=syn0.device)
-    lockf = model.lockf.to(syn0.device) if model.lockf is not None else None
     for epoch in range(state.position.epoch, c.epochs):
         chunks = pending_chunks(corpus, plan, state.position)
         for chunk, ids, sentence in staged(chunks, syn0.device):
@@ -333,7 +332,8 @@ def train_fused(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
                     seed=plan.seed(epoch, chunk.index),
                     touched=touched if sync is not None else None,
                     bag_rows=s.bag_rows if c.subwords else None,
-                    bag_start=s.bag_start if c.subwords else None, lockf=lockf)
+                    bag_start=s.bag_start if c.subwords else None,
+                    lockf=model.lockf)
                 loss, examples = float(loss_sum), int(count)
                 words = float(len(ids))
             stop = account(plan, state, chunk, loss, examples, words,

@@ -164,7 +164,9 @@ class CBOW(nn.Module):
                          if hs else None)  # syn1
         # (rows of in_embed,) float32 lock factors, gensim's vectors_lockf: each input row's
         # updates are scaled by its factor (0 keeps a pretrained row as it is); None: all 1.
-        self.lockf: torch.Tensor | None = None
+        # A buffer, so that .to(device) moves it with the tables and no step copies it.
+        self.lockf: torch.Tensor | None
+        self.register_buffer("lockf", None)
 
     def hidden(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The context vector h (B, D): the masked mean (or sum) of the context words' vectors."""
@@ -195,7 +197,9 @@ def grow_tables(model: CBOW, rows: int, generator: torch.Generator) -> None:
                                                w[words:]]))
         table.num_embeddings = len(table.weight)
     if model.lockf is not None:  # new words train freely
-        model.lockf = torch.cat([model.lockf[:words], torch.ones(rows), model.lockf[words:]])
+        lockf = model.lockf
+        model.lockf = torch.cat([lockf[:words], torch.ones(rows, device=lockf.device),
+                                 lockf[words:]])
     model.num_words += rows
 
 
@@ -312,7 +316,7 @@ def sgd_step(model: CBOW, context, mask, target, negatives, alpha: float,
         (out_rows, out_step), (in_rows, in_step) = damped_steps(
             h, out, neu1e, g, s * (1 - s), out_rows, out_step, in_rows, in_step, weight, alpha)
     if model.lockf is not None:
-        in_step = in_step * model.lockf.to(in_step.device)[in_rows, None]
+        in_step = in_step * model.lockf[in_rows, None]
     syn1.index_add_(0, out_rows, out_step)
     syn0.index_add_(0, in_rows, in_step)
     return loss

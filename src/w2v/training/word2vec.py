@@ -54,7 +54,7 @@ from w2v.training.runtime import (
     uses_sparse_gradients,
 )
 from w2v.vectors.formats import load_vectors
-from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors
+from w2v.vectors.keyedvectors import FastTextKeyedVectors, KeyedVectors, shared_rows
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 TOTALS_TOLERANCE = 0.1  # train(total_examples=, total_words=) further off than this: a warning
@@ -291,21 +291,21 @@ class Word2Vec:
         if kv.vector_size != self.config.vector_size:
             raise W2VError(f"{source} has {kv.vector_size} dimensions, the model "
                            f"{self.config.vector_size}: pass vector_size={kv.vector_size}")
-        pairs = [(i, kv.key_to_index[w]) for i, w in enumerate(vocab.words) if w in kv.key_to_index]
-        if not pairs:
+        ours, theirs = shared_rows(vocab.words, kv)
+        if not len(ours):
             warnings.warn(f"{source} shares no word with the vocabulary of {len(vocab)} words; "
                           "nothing was seeded (check case and tokenization)", stacklevel=3)
             return 0
-        rows, theirs = (torch.tensor(x) for x in zip(*pairs, strict=True))
+        table = model.in_embed.weight
+        rows = torch.from_numpy(ours).to(table.device)
         with torch.no_grad():
-            table = model.in_embed.weight
-            table[rows.to(table.device)] = torch.from_numpy(
-                np.asarray(kv.vectors[theirs.numpy()], dtype=np.float32)).to(table.device)
+            table[rows] = torch.from_numpy(
+                np.asarray(kv.vectors[theirs], dtype=np.float32)).to(table.device)
         if model.lockf is None:
-            model.lockf = torch.ones(len(model.in_embed.weight))
+            model.lockf = torch.ones(len(table), device=table.device)
         model.lockf[rows] = float(lockf)
         self._wv = None
-        return len(pairs)
+        return len(ours)
 
     def _grow_model(self, old: int) -> None:
         """Rows for words old.. , their input vectors drawn from a generator seeded by (seed,

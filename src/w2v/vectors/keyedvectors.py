@@ -64,6 +64,15 @@ def dots(vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
     return out
 
 
+def shared_rows(words, kv) -> tuple[np.ndarray, np.ndarray]:
+    """(their places in `words`, their rows in `kv`) of the words in `words` that `kv` has, in
+    `words`' order: where pretrained vectors land in another vocabulary."""
+    index = kv.key_to_index
+    pairs = [(i, index[w]) for i, w in enumerate(words) if w in index]
+    ours, theirs = zip(*pairs, strict=True) if pairs else ((), ())
+    return np.array(ours, dtype=np.int64), np.array(theirs, dtype=np.int64)
+
+
 def unitvec(vector: np.ndarray) -> np.ndarray:
     """`vector` scaled to unit length in float64 and returned as float32; a zero vector stays zero.
 
@@ -576,18 +585,16 @@ class KeyedVectors:
         if other.vector_size != self.vector_size:
             raise W2VError(f"{fname} has {other.vector_size} dimensions, these vectors "
                            f"{self.vector_size}; give a file of {self.vector_size}")
-        pairs = [(i, other.key_to_index[w]) for i, w in enumerate(self.index_to_key)
-                 if w in other.key_to_index]
+        ours, theirs = shared_rows(self.index_to_key, other)
         if self.vectors_lockf is None:
             self.vectors_lockf = np.ones(len(self), dtype=np.float32)
-        if pairs:
-            ours, theirs = (np.array(x) for x in zip(*pairs, strict=True))
+        if len(ours):
             if not self._vectors.flags.writeable:  # a memory-mapped file: change a copy
                 self.vectors = np.array(self._vectors)
             self._vectors[ours] = other.vectors[theirs]
             self.vectors_lockf[ours] = lockf
             self._norms = self._normed = None
-        logger.info("merged %d vectors into %s from %s", len(pairs), self, fname)
+        logger.info("merged %d vectors into %s from %s", len(ours), self, fname)
 
     def save_word2vec_format(self, path, fvocab=None, binary: bool = False, total_vec=None,
                              write_header: bool = True, prefix: str = "", append: bool = False,

@@ -270,7 +270,7 @@ def _read_binary(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, 
     words: list[str] = []
     raw: list[bytes] = []  # the words of this block
     spaces = array("q")
-    buf, pos = stream.buf, start
+    buf, pos, offset = stream.buf, start, stream.offset  # offset: the file's, of buf[0]
 
     def where(i, bad):
         return f"byte offset {spaces[i] - len(raw[i - len(words)]) + bad}"
@@ -297,10 +297,10 @@ def _read_binary(stream: _Stream, start: int, out: np.ndarray, vocab_size: int, 
                         f"{vocab_size} has no complete {nbytes}-byte vector; the file is damaged "
                         f"or its header count is wrong: re-export it or pass limit={i}"
                     )
-                buf, pos = stream.buf, 0
+                buf, pos, offset = stream.buf, 0, stream.offset
                 space = buf.find(b" ")
         raw.append(buf[pos:space])
-        spaces.append(stream.offset + space)
+        spaces.append(offset + space)
         pos = space + 1 + nbytes
     flush()
     return words
