@@ -328,6 +328,8 @@ def test_intersect_word2vec_format_locks_the_files_words_as_gensim(trained, holm
 def test_pretrained_vectors_that_cannot_fit_are_refused(trained, holmes):
     with pytest.raises(W2VError, match="50 dimensions, the model 20: pass vector_size=50"):
         Word2Vec(holmes[:200], vector_size=20, init_vectors=trained.wv)
+    with pytest.raises(W2VError, match="pass init_vectors"):
+        Word2Vec(holmes[:200], vector_size=50, freeze_init=True)
     model = Word2Vec(vector_size=50)
     with pytest.raises(W2VError, match="call build_vocab"):
         model.intersect_word2vec_format("unused.txt")

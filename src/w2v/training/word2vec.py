@@ -86,6 +86,9 @@ class Word2Vec:
         # Pretrained vectors that seed the rows of the words they share with the vocabulary,
         # each time build_vocab makes a new one (frozen there with freeze_init); a path is read
         # now, so that a mistake in it shows before the corpus is counted.
+        if freeze_init and init_vectors is None:
+            raise W2VError("freeze_init=True freezes the rows of init_vectors: pass "
+                           "init_vectors=... too, or drop freeze_init")
         if isinstance(init_vectors, str | os.PathLike):
             init_vectors = load_vectors(init_vectors)
         self._init = None if init_vectors is None else (init_vectors, 0.0 if freeze_init else 1.0)

@@ -166,7 +166,8 @@ def parse_header(buf, path) -> tuple[int, int, int]:
     if newline < 0 or match is None:
         raise W2VError(
             f"{path}: line 1 {line[:60]!r} is not a word2vec header 'VOCAB_SIZE VECTOR_SIZE'; "
-            "check that this is a word2vec file (native .w2v files load with format='native')"
+            "check that this is a word2vec file (native .w2v files load with format='native', "
+            "GloVe files, which have no such line, with format='glove' or no_header=True)"
         )
     vocab_size, vector_size = int(match[1]), int(match[2])
     if vector_size < 1:
