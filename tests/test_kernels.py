@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from w2v.corpus.tables import alias_shares, huffman_tree, noise_alias, noise_distribution
-from w2v.training.kernels import cpu_kernel, table_builder
+from w2v.training.kernels import cpu_kernel, noise_slots, table_builder
 from w2v.vectors.ngrams import bags
 
 NO_TREE = (torch.empty(0, dtype=torch.int8), torch.empty(0, dtype=torch.int32),
@@ -130,7 +130,7 @@ def train(kernel, syn0, syn1neg, syn1, ids, starts, keep_prob, noise, code, poin
     every word its own row)."""
     return kernel.train(
         syn0=syn0, syn1neg=syn1neg, syn1=syn1, ids=ids, starts=starts, keep_prob=keep_prob,
-        noise_prob=noise[0], noise_alias=noise[1], code=code, point=point, path=path,
+        noise=noise_slots(*noise), code=code, point=point, path=path,
         window=window, negative=negative,
         hs=hs, sg=sg, cbow_mean=cbow_mean, shrink_windows=shrink_windows,
         alpha_start=alpha_start, alpha_end=alpha_end, words_done=words_done,
@@ -309,8 +309,7 @@ def test_the_kernel_marks_every_output_row_it_changes(kernel):
     touched = torch.zeros(V, dtype=torch.uint8)
     kernel.train(syn0=syn0, syn1neg=syn1neg, syn1=torch.empty(0), ids=ids,
                  starts=torch.tensor([0, 400]), keep_prob=torch.ones(V),
-                 **dict(zip(("noise_prob", "noise_alias"),
-                            map(torch.from_numpy, noise_alias(np.ones(V))), strict=True)),
+                 noise=noise_slots(*noise_alias(np.ones(V))),
                  code=NO_TREE[0], point=NO_TREE[1], path=NO_TREE[2], window=2, negative=2,
                  hs=False, sg=False, cbow_mean=True, shrink_windows=True, alpha_start=0.05,
                  alpha_end=0.05, words_done=0.0, total_words=400.0, seed=1, workers=1,
@@ -335,7 +334,7 @@ def _hs_run(kernel, workers, private_nodes):
     loss, examples = kernel.train(
         syn0=syn0, syn1neg=torch.empty(0), syn1=syn1, ids=torch.from_numpy(ids),
         starts=torch.arange(0, 20_001, 1000), keep_prob=torch.ones(V),
-        noise_prob=torch.empty(0), noise_alias=torch.empty(0, dtype=torch.int32), code=code,
+        noise=torch.empty(0, 2, dtype=torch.int32), code=code,
         point=point, path=path, window=3, negative=0, hs=True, sg=False, cbow_mean=True,
         shrink_windows=True, alpha_start=0.002, alpha_end=0.002, words_done=0.0,
         total_words=20_000.0, seed=3, workers=workers, touched=torch.empty(0, dtype=torch.uint8),

@@ -39,7 +39,7 @@ from w2v.errors import W2VError
 from w2v.training.batches import CHUNK_TOKENS, AliasTable, chunk_batches, skipgram_pairs
 from w2v.training.config import TrainConfig, default_alpha
 from w2v.training.distributed import TableSync, expected_updates, local_threads, sync_interval
-from w2v.training.kernels import cpu_kernel, table_builder
+from w2v.training.kernels import cpu_kernel, noise_slots, table_builder
 from w2v.training.model import (
     CBOW,
     mean_pair_cosine,
@@ -112,7 +112,8 @@ class TrainingDiverged(W2VError):
 @dataclass
 class Sampling:
     """The tables drawn from the counts (`w2v.corpus.tables`), in the dtypes and on the device
-    the update reads them; the fields are named as the compiled kernel's arguments."""
+    the update reads them; named as the compiled kernel's arguments but noise_prob and
+    noise_alias, which it reads side by side as `noise`."""
 
     keep_prob: torch.Tensor  # (V,) chance of keeping an occurrence of each word (subsampling)
     noise_prob: torch.Tensor  # (V,) the alias table of the unigram**ns_exponent noise of
@@ -124,6 +125,11 @@ class Sampling:
     # and its n-grams' buckets: `vectors.ngrams.bags`); both empty without.
     bag_rows: torch.Tensor
     bag_start: torch.Tensor
+    noise: torch.Tensor  # (V, 2) the kernel's copy of the alias table (`kernels.noise_slots`)
+
+    def kernel_tables(self) -> dict[str, torch.Tensor]:
+        """The tables as the compiled kernel's arguments."""
+        return {k: v for k, v in vars(self).items() if k not in ("noise_prob", "noise_alias")}
 
 
 @dataclass
@@ -214,10 +220,13 @@ def make_plan(model: CBOW, corpus: EncodedCorpus, vocab: Vocab, config: TrainCon
     # path indexes with int64.
     bag = (bags(vocab.words, config.min_n, config.max_n, config.bucket) if config.subwords
            else (np.empty(0, np.int32), np.empty(0, np.int64)))
+    code, point, path = map(torch.from_numpy, tree)
+    bag_rows, bag_start = (torch.from_numpy(b).to(device) for b in bag)
     sampling = Sampling(keep.float().to(device) if walkers else keep.to(device),
                         prob.to(device), alias.to(device, torch.int32 if walkers else torch.int64),
-                        *map(torch.from_numpy, tree),
-                        *(torch.from_numpy(b).to(device) for b in bag))
+                        code, point, path, bag_rows, bag_start,
+                        noise_slots(prob, alias) if kernel
+                        else torch.empty(0, 2, dtype=torch.int32))
     if not kernel and (config.workers or sync is not None):
         torch.set_num_threads(local_threads(config.workers))
     size = (sync_interval(config.sync_words, len(corpus), sync.world, len(vocab))
@@ -285,7 +294,7 @@ def train_kernel(model: CBOW, corpus: EncodedCorpus, plan: Plan, state: State,
             if chunk.ids is not None:
                 loss, examples = kernel.train(
                     syn0=syn0, syn1neg=syn1neg, syn1=syn1, ids=torch.from_numpy(chunk.ids),
-                    starts=torch.from_numpy(chunk.starts), **vars(plan.sampling),
+                    starts=torch.from_numpy(chunk.starts), **plan.sampling.kernel_tables(),
                     window=c.window, negative=c.negative, hs=bool(c.hs), sg=bool(c.sg),
                     cbow_mean=bool(c.cbow_mean), shrink_windows=c.shrink_windows,
                     alpha_start=plan.alpha_start, alpha_end=plan.alpha_end,

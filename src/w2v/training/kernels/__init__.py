@@ -125,6 +125,17 @@ def table_builder(name: str):
     return lambda array: tuple(t.numpy() for t in build(torch.from_numpy(array)))
 
 
+def noise_slots(prob, alias):
+    """The alias table (`corpus.tables.noise_alias`: (V,) float32 probabilities and int32 ids)
+    as the CPU kernel reads it: a (V, 2) int32 tensor, slot i's probability (its float32 bits)
+    beside its alias, so that a noise draw is one load from memory rather than two."""
+    import torch
+
+    prob = torch.as_tensor(prob, dtype=torch.float32).contiguous()
+    return torch.stack((prob.view(torch.int32), torch.as_tensor(alias, dtype=torch.int32)),
+                       dim=1).contiguous()
+
+
 SCANNER_SOURCE = Path(__file__).parent / "scanner.cpp"
 
 
