@@ -445,9 +445,11 @@ def test_native_file_is_plain_safetensors(tmp_path):
     raw = path.read_bytes()
     (length,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + length])
-    assert header.pop("__metadata__") == {"format": "w2v", "version": "1"}
+    assert header.pop("__metadata__") == {"format": "w2v", "version": "1",
+                                          "vocab_index": "crc32"}
     assert header["vectors"]["dtype"] == "F32" and header["vectors"]["shape"] == [len(WORDS), DIM]
     assert header["vocab"]["dtype"] == "U8" and "counts" not in header
+    assert header["vocab_index"]["dtype"] == "I64"  # the words' hash table (word_index)
     data = raw[8 + length :]
     # Tensors tile the data with no holes, and the vectors start 4-byte aligned in the file.
     spans = sorted(t["data_offsets"] for t in header.values())

@@ -261,7 +261,7 @@ def test_files_and_evaluation_go_through_their_modules(monkeypatch, tmp_path):
             ["x", "y"], np.ones((2, 3), dtype=np.float32)),
         write_native=lambda *a: calls.append(("write_native", a)),
         read_native_subwords=lambda path, mmap=True: (
-            ["x"], np.ones((1, 3), np.float32), np.array([4]), None),
+            ["x"], np.ones((1, 3), np.float32), np.array([4]), None, None),
     )
     for name, function in fake.items():  # the format modules' functions, as KeyedVectors sees them
         monkeypatch.setattr(keyedvectors, name, function)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -131,9 +132,14 @@ class KeyedVectors:
     place does not, as in gensim: call `fill_norms(force=True)` after that).
     """
 
-    def __init__(self, index_to_key, vectors, counts=None):
-        self.index_to_key = list(index_to_key)
-        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+    def __init__(self, index_to_key, vectors, counts=None, *,
+                 key_to_index: Mapping[str, int] | None = None):
+        # key_to_index: an index of index_to_key (a list) built elsewhere, as a native file's
+        # WordIndex, whose words were checked distinct; default: a dict built here.
+        self.index_to_key = index_to_key if key_to_index is not None else list(index_to_key)
+        self.key_to_index: Mapping[str, int] = (
+            key_to_index if key_to_index is not None
+            else dict(zip(self.index_to_key, range(len(self.index_to_key)))))
         if len(self.key_to_index) != len(self.index_to_key):
             raise W2VError(f"duplicate word {_first_duplicate(self.index_to_key)!r} in the "
                            "vocabulary; every word must appear once")
@@ -285,8 +291,9 @@ class KeyedVectors:
                            "give each once")
         known = np.array([key in self.key_to_index for key in keys], dtype=bool)
         new = [key for key, old in zip(keys, known, strict=True) if not old]
+        index = self._writable_index()
         for key in new:
-            self.key_to_index[key] = len(self.index_to_key)
+            index[key] = len(self.index_to_key)
             self.index_to_key.append(key)
         self.vectors = np.concatenate([self._vectors, weights[~known].astype(self._vectors.dtype)])
         for attr in ["count"] * (self.counts is not None) + list(self.attrs):
@@ -304,6 +311,12 @@ class KeyedVectors:
             for key, value, old in zip(keys, values, known, strict=True):
                 if replace or not old:
                     self.set_vecattr(key, attr, value)
+
+    def _writable_index(self) -> dict[str, int]:
+        """key_to_index as a dict, made one first if a file's WordIndex answers it."""
+        if not isinstance(self.key_to_index, dict):
+            self.key_to_index = dict(zip(self.index_to_key, range(len(self.index_to_key))))
+        return self.key_to_index
 
     def sort_by_descending_frequency(self) -> None:
         """Reorder the words most frequent first, as gensim does."""
@@ -674,8 +687,8 @@ class FastTextKeyedVectors(KeyedVectors):
     """
 
     def __init__(self, index_to_key, vectors, vectors_ngrams, min_n: int, max_n: int,
-                 counts=None):
-        super().__init__(index_to_key, vectors, counts)
+                 counts=None, *, key_to_index: Mapping[str, int] | None = None):
+        super().__init__(index_to_key, vectors, counts, key_to_index=key_to_index)
         vectors_ngrams = np.asanyarray(vectors_ngrams)  # a memmap stays mapped
         check_subword_options(min_n, max_n, len(vectors_ngrams))
         if vectors_ngrams.ndim != 2 or vectors_ngrams.shape[1] != self.vector_size:
@@ -737,12 +750,13 @@ class FastTextKeyedVectors(KeyedVectors):
 
 def load_native(path, mmap: bool = True) -> KeyedVectors:
     """A native vectors file as KeyedVectors, or FastTextKeyedVectors if it holds subwords."""
-    words, vectors, counts, subwords = read_native_subwords(path, mmap)
+    words, vectors, counts, subwords, index = read_native_subwords(path, mmap)
     try:
         if subwords is None:
-            return KeyedVectors(words, vectors, counts)
+            return KeyedVectors(words, vectors, counts, key_to_index=index)
         ngrams, min_n, max_n = subwords
-        return FastTextKeyedVectors(words, vectors, ngrams, min_n, max_n, counts)
+        return FastTextKeyedVectors(words, vectors, ngrams, min_n, max_n, counts,
+                                    key_to_index=index)
     except W2VError as err:
         if len(set(words)) != len(words):
             raise repeated_word(path, words) from err

@@ -1,8 +1,9 @@
 """w2v's native vector file: a safetensors file that can be memory-mapped and never unpickles.
 
 Layout: an 8-byte little-endian header length, a JSON header, raw little-endian data holding
-"vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n") and optionally "counts"
-(I64). Subword vectors add "vectors_ngrams" (F32, bucket x D) and their n-gram lengths in the
+"vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n"), "vocab_index" (I64:
+the words' hash table, `word_index`, so that loading builds no dict; files written before it
+lack it and still load) and optionally "counts" (I64). Subword vectors add "vectors_ngrams" (F32, bucket x D) and their n-gram lengths in the
 metadata. A whole model adds further F32 tables and string metadata; it still loads as vectors.
 Every size in the header is checked against the file before anything is read.
 """
@@ -20,11 +21,13 @@ import numpy as np
 from w2v.atomic import atomic_write
 from w2v.errors import W2VError
 from w2v.vectors.checks import F32, I64, check_vectors, encode_words, read_error, short, write_error
+from w2v.vectors.word_index import HASH, WordIndex, build_word_index, index_problem
 
 NATIVE_MAX_HEADER = 100_000_000
 NATIVE_METADATA = {"format": "w2v", "version": "1"}
 SUBWORDS_KEY = "subwords"  # metadata: the n-gram lengths (JSON) of subword vectors, ...
 NGRAMS = "vectors_ngrams"  # ... whose (bucket, D) n-gram table is this tensor
+INDEX = "vocab_index"  # tensor and metadata entry (its hash's name) of the words' hash table
 
 def write_native(
     path,
@@ -52,12 +55,14 @@ def write_native(
                 f"{counts.dtype}; need {rows} integers, one per word"
             )
         tensors.append(("counts", "I64", [rows], np.ascontiguousarray(counts, dtype=I64)))
+    slots = build_word_index(index_to_key).astype(I64)
+    tensors.append((INDEX, "I64", [len(slots)], slots))
     tensors.append(("vectors", "F32", list(vectors.shape), vectors))
     for name, table in (extra or {}).items():
         table = np.ascontiguousarray(table, dtype=F32)
         tensors.append((name, "F32", list(table.shape), table))
     tensors.append(("vocab", "U8", [len(vocab)], vocab))
-    header: dict = {"__metadata__": {**(metadata or {}), **NATIVE_METADATA}}
+    header: dict = {"__metadata__": {**(metadata or {}), INDEX: HASH, **NATIVE_METADATA}}
     offset = 0
     for name, dtype, shape, data in tensors:
         size = data.nbytes if isinstance(data, np.ndarray) else len(data)
@@ -163,18 +168,19 @@ def read_native(path, mmap: bool = True) -> tuple[list[str], np.ndarray, np.ndar
     With `mmap`, vectors is a read-only np.memmap of the file: loading costs no copy and
     several processes share one page-cached copy.
     """
-    words, vectors, counts, _, _ = _read(path, mmap, extra=())
+    words, vectors, counts, _, _, _ = _read(path, mmap, extra=())
     return words, vectors, counts
 
 
 def read_native_subwords(path, mmap: bool = True):
-    """A native file's (words, vectors, counts or None, subwords or None): subwords is
-    (the n-gram table "vectors_ngrams", min_n, max_n) when the file holds subword vectors.
-    The words are not checked to be distinct: the caller's index of them does that."""
-    words, vectors, counts, tables, meta = _read(path, mmap, extra=(), subwords=True,
-                                                 unique=False)
+    """A native file's (words, vectors, counts or None, subwords or None, index or None):
+    subwords is (the n-gram table "vectors_ngrams", min_n, max_n) when the file holds subword
+    vectors, index the words' `WordIndex` when the file stores one. Without an index the words
+    are not checked to be distinct: the caller's index of them does that."""
+    words, vectors, counts, tables, meta, index = _read(path, mmap, extra=(), subwords=True,
+                                                        unique=False)
     if SUBWORDS_KEY not in meta:
-        return words, vectors, counts, None
+        return words, vectors, counts, None, index
     try:
         lengths = json.loads(meta[SUBWORDS_KEY])
         min_n, max_n = int(lengths["min_n"]), int(lengths["max_n"])
@@ -182,19 +188,21 @@ def read_native_subwords(path, mmap: bool = True):
         raise W2VError(f"{path}: the metadata entry {SUBWORDS_KEY!r} is "
                        f"{short(meta[SUBWORDS_KEY])}, not the n-gram lengths; re-save the "
                        "file") from err
-    return words, vectors, counts, (tables[NGRAMS], min_n, max_n)
+    return words, vectors, counts, (tables[NGRAMS], min_n, max_n), index
 
 
 def read_native_model(path):
     """Everything in a native file through one open: (words, vectors, counts or None, every
     other float32 table by name, metadata strings); what a saved model or a checkpoint holds."""
-    return _read(path, mmap=False, extra=None)
+    return _read(path, mmap=False, extra=None)[:5]
 
 
 def _read(path, mmap: bool, extra: Sequence[str] | None, subwords: bool = False,
           unique: bool = True):
     """Words, vectors, counts, the float32 tables `extra` (None: all of them; with
-    `subwords`, the n-gram table too where the metadata announces one) and metadata."""
+    `subwords`, the n-gram table too where the metadata announces one), metadata and the
+    words' WordIndex (None where the file has none). With an index the words are checked to
+    be distinct whatever `unique` says: nothing else will check them."""
     try:
         with open(path, "rb") as f:
             header, data_start, data_size = native_header(path, f)
@@ -226,10 +234,31 @@ def _read(path, mmap: bool, extra: Sequence[str] | None, subwords: bool = False,
             elif subwords and SUBWORDS_KEY in header["__metadata__"]:
                 extra = [*extra, NGRAMS]
             tables = _tables(path, f, header, data_start, data_size, extra, mmap)
+            slots = _index_slots(path, f, header, data_start, data_size, rows, mmap)
     except OSError as err:
         raise read_error(path, err) from err
-    return _words(path, vocab, rows, data_start + w_begin, unique), vectors, counts, tables, \
-        header["__metadata__"]
+    words = _words(path, vocab, rows, data_start + w_begin, unique or slots is not None)
+    index = None if slots is None else WordIndex(words, slots)
+    return words, vectors, counts, tables, header["__metadata__"], index
+
+
+def _index_slots(path, f, header: dict, data_start: int, data_size: int, rows: int,
+                 mmap: bool) -> np.ndarray | None:
+    """The stored hash table of the words, checked, or None where the file has none (or one
+    by a hash this w2v does not know, which is then ignored: the words are indexed anew)."""
+    if header["__metadata__"].get(INDEX) != HASH:
+        return None
+    (size,), begin, _ = _tensor(path, header, INDEX, "I64", 1, data_size)
+    if mmap and size:
+        slots = np.memmap(path, dtype=I64, mode="r", offset=data_start + begin, shape=(size,))
+    else:
+        f.seek(data_start + begin)
+        slots = np.fromfile(f, dtype=I64, count=size)
+    problem = index_problem(slots, rows)
+    if problem:
+        raise W2VError(f"{path}: the words' hash table {INDEX!r} has {problem}; the file is "
+                       "damaged, re-save it")
+    return slots.astype(np.int64, copy=False)
 
 
 def _tables(path, f, header: dict, data_start: int, data_size: int,
