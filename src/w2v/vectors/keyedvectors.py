@@ -139,7 +139,7 @@ class KeyedVectors:
         self.index_to_key = index_to_key if key_to_index is not None else list(index_to_key)
         self.key_to_index: Mapping[str, int] = (
             key_to_index if key_to_index is not None
-            else dict(zip(self.index_to_key, range(len(self.index_to_key)))))
+            else _index_of(self.index_to_key))
         if len(self.key_to_index) != len(self.index_to_key):
             raise W2VError(f"duplicate word {_first_duplicate(self.index_to_key)!r} in the "
                            "vocabulary; every word must appear once")
@@ -315,7 +315,7 @@ class KeyedVectors:
     def _writable_index(self) -> dict[str, int]:
         """key_to_index as a dict, made one first if a file's WordIndex answers it."""
         if not isinstance(self.key_to_index, dict):
-            self.key_to_index = dict(zip(self.index_to_key, range(len(self.index_to_key))))
+            self.key_to_index = _index_of(self.index_to_key)
         return self.key_to_index
 
     def sort_by_descending_frequency(self) -> None:
@@ -328,7 +328,7 @@ class KeyedVectors:
         # gensim 4.4's order: by count, ties with the later word first.
         order = np.lexsort((-np.arange(len(self)), -np.asarray(self.counts, dtype=np.int64)))
         self.index_to_key = [self.index_to_key[i] for i in order]
-        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+        self.key_to_index = _index_of(self.index_to_key)
         self.counts = self.counts[order]
         self.attrs = {attr: table[order] for attr, table in self.attrs.items()}
         self.vectors = self._vectors[order]
@@ -761,6 +761,11 @@ def load_native(path, mmap: bool = True) -> KeyedVectors:
         if len(set(words)) != len(words):
             raise repeated_word(path, words) from err
         raise
+
+
+def _index_of(keys: list) -> dict:
+    """Each key's row, as a dict (a repeated key keeps its last row; callers compare lengths)."""
+    return dict(zip(keys, range(len(keys)), strict=True))
 
 
 def _first_duplicate(words: list[str]) -> str:

@@ -3,8 +3,8 @@
 Layout: an 8-byte little-endian header length, a JSON header, raw little-endian data holding
 "vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n"), "vocab_index" (I64:
 the words' hash table, `word_index`, so that loading builds no dict; files written before it
-lack it and still load) and optionally "counts" (I64). Subword vectors add "vectors_ngrams" (F32, bucket x D) and their n-gram lengths in the
-metadata. A whole model adds further F32 tables and string metadata; it still loads as vectors.
+lack it and still load) and optionally "counts" (I64). Subword vectors add "vectors_ngrams"
+(F32, bucket x D) and their n-gram lengths in the metadata. A whole model adds further F32 tables and string metadata; it still loads as vectors.
 Every size in the header is checked against the file before anything is read.
 """
 
