@@ -298,6 +298,7 @@ class KeyedVectors:
         self.vectors = np.concatenate([self._vectors, weights[~known].astype(self._vectors.dtype)])
         for attr in ["count"] * (self.counts is not None) + list(self.attrs):
             table = self.counts if attr == "count" else self.attrs[attr]
+            assert table is not None  # "count" is listed only where there are counts
             grown = np.concatenate([table, np.zeros(len(new), dtype=table.dtype)])
             if attr == "count":
                 self.counts = grown

@@ -1,11 +1,12 @@
 """w2v's native vector file: a safetensors file that can be memory-mapped and never unpickles.
 
 Layout: an 8-byte little-endian header length, a JSON header, raw little-endian data holding
-"vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n"), "vocab_index" (I64:
-the words' hash table, `word_index`, so that loading builds no dict; files written before it
-lack it and still load) and optionally "counts" (I64). Subword vectors add "vectors_ngrams"
-(F32, bucket x D) and their n-gram lengths in the metadata. A whole model adds further F32 tables and string metadata; it still loads as vectors.
-Every size in the header is checked against the file before anything is read.
+"vectors" (F32, V x D), "vocab" (U8: the words' UTF-8 joined by "\\n"), "vocab_index" (I64: the
+words' hash table, `word_index`, so that loading builds no dict; files written before it lack it
+and still load) and optionally "counts" (I64). Subword vectors add "vectors_ngrams" (F32, bucket x
+D) and their n-gram lengths in the metadata. A whole model adds further F32 tables and string
+metadata; it still loads as vectors. Every size in the header is checked against the file before
+anything is read.
 """
 
 import json
@@ -249,6 +250,7 @@ def _index_slots(path, f, header: dict, data_start: int, data_size: int, rows: i
     if header["__metadata__"].get(INDEX) != HASH:
         return None
     (size,), begin, _ = _tensor(path, header, INDEX, "I64", 1, data_size)
+    slots: np.ndarray
     if mmap and size:
         slots = np.memmap(path, dtype=I64, mode="r", offset=data_start + begin, shape=(size,))
     else:

@@ -72,7 +72,7 @@ class WordIndex(Mapping[str, int]):
 
     def __init__(self, words: list[str], slots: np.ndarray):
         self._words = words
-        self._slots = memoryview(np.ascontiguousarray(slots, dtype=np.int64))  # a memmap stays
+        self._slots = np.ascontiguousarray(slots, dtype=np.int64).data  # a memmap stays mapped
         self._mask = len(slots) - 1
 
     def __getitem__(self, key) -> int:
