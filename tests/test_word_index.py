@@ -75,7 +75,9 @@ def test_a_saved_file_answers_lookups_from_its_stored_table(tmp_path, mmap):
 
 def test_adding_words_to_loaded_vectors_makes_the_index_a_dict(tmp_path):
     kv = KeyedVectors.load(_saved(tmp_path))
+    stored = kv.key_to_index
     kv.add_vectors(["new", "w3"], np.ones((2, 2)))
+    assert len(stored) == len(WORDS) and "new" not in stored  # its words are its own
     assert isinstance(kv.key_to_index, dict)
     assert kv.key_to_index["new"] == len(WORDS) and kv.key_to_index["w3"] == 3
     assert np.array_equal(kv["new"], [1, 1])

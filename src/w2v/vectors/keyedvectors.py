@@ -314,8 +314,10 @@ class KeyedVectors:
                     self.set_vecattr(key, attr, value)
 
     def _writable_index(self) -> dict[str, int]:
-        """key_to_index as a dict, made one first if a file's WordIndex answers it."""
+        """key_to_index as a dict, made one first if a file's WordIndex answers it (with a
+        list of words of its own, so that the WordIndex keeps the words it was made for)."""
         if not isinstance(self.key_to_index, dict):
+            self.index_to_key = list(self.index_to_key)
             self.key_to_index = _index_of(self.index_to_key)
         return self.key_to_index
 
