@@ -128,9 +128,20 @@ def test_c_tool_text_spelling_loads(tmp_path):
 COMPRESSORS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
 
 
+@pytest.fixture(params=["zlib", "isal"])
+def inflater(request, monkeypatch):
+    """gzip read with the standard library's inflate, and with ISA-L's (the fast-gzip extra)
+    where it is installed."""
+    if request.param == "zlib":
+        monkeypatch.setattr(word2vec_format, "_igzip", None)
+    elif word2vec_format._igzip is None:
+        pytest.skip("isal is not installed (pip install 'w2v[fast-gzip]')")
+    return request.param
+
+
 @pytest.mark.parametrize("kind", sorted(COMPRESSORS))
 @pytest.mark.parametrize("binary", [True, False])
-def test_compressed_file_loads_like_the_plain_one(tmp_path, kind, binary):
+def test_compressed_file_loads_like_the_plain_one(tmp_path, kind, binary, inflater):
     vectors = _vectors()
     path = tmp_path / "v.bin"
     _gensim_kv(WORDS, vectors).save_word2vec_format(str(path), binary=binary)
@@ -144,7 +155,8 @@ def test_compressed_file_loads_like_the_plain_one(tmp_path, kind, binary):
 @pytest.mark.parametrize("block", [1, 7, 64, 1000])
 @pytest.mark.parametrize("binary", [True, False])
 @pytest.mark.parametrize("limit", [None, 5])
-def test_records_split_across_read_blocks_load_whole(tmp_path, monkeypatch, block, binary, limit):
+def test_records_split_across_read_blocks_load_whole(tmp_path, monkeypatch, block, binary, limit,
+                                                      inflater):
     vectors = _vectors()
     path = tmp_path / "v"
     path.write_bytes(gzip.compress(_c_tool_binary(WORDS, vectors)) if binary else b"")
@@ -156,7 +168,7 @@ def test_records_split_across_read_blocks_load_whole(tmp_path, monkeypatch, bloc
     assert words == WORDS[:rows] and _same_bits(loaded, vectors[:rows])
 
 
-def test_limit_stops_reading_a_compressed_file(tmp_path, monkeypatch):
+def test_limit_stops_reading_a_compressed_file(tmp_path, monkeypatch, inflater):
     # A download cut short: the first records decompress, the rest of the stream is missing.
     vectors = _vectors(rows=20000, dim=50, seed=1)
     words = [f"w{i}" for i in range(len(vectors))]
@@ -169,6 +181,11 @@ def test_limit_stops_reading_a_compressed_file(tmp_path, monkeypatch):
     with pytest.raises(W2VError, match="gzip data truncated or corrupt after") as excinfo:
         formats.read_word2vec(path, binary=True)
     assert "re-download" in _message(excinfo)
+    damaged = bytearray(packed)
+    damaged[-8] ^= 0xFF  # the trailer's CRC-32: every byte inflates, the check fails at the end
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(W2VError, match="gzip data truncated or corrupt after"):
+        formats.read_word2vec(path, binary=True)
 
 
 def test_compressed_file_shorter_than_its_header_names_the_word(tmp_path):
