@@ -29,6 +29,16 @@ from w2v.training.config import default_alpha
 SECOND_HALF_WORDS = 8_400_000
 
 
+def _number(text: str) -> int | float | str:
+    """A --w2v value: an int ("512"), else a float ("1e-3", "0.05"), else the text itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def run_w2v(path, seed, **options):
     from w2v import Word2Vec
 
@@ -97,8 +107,7 @@ def main():
     for bs in batch_sizes:
         for extra in args.w2v or [""]:
             own = dict(option.split("=", 1) for option in extra.split(",") if option)
-            own = {name: float(value) if "." in value else int(value)
-                   for name, value in own.items()}
+            own = {name: _number(value) for name, value in own.items()}
             runs = []
             for seed in seeds:
                 wv, seconds, words = run_w2v(path, seed, epochs=args.epochs, update=args.update,
