@@ -112,6 +112,11 @@ def main(argv=None) -> int:
                         help="which loads to measure: binary, gz (its gzip copy), native")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    files = args.files.split(",")
+    unknown = sorted(set(files) - {"binary", "gz", "native"})
+    if unknown:
+        parser.error(f"--files {args.files}: {', '.join(unknown)} is not one of binary, gz, "
+                     "native; pass a comma-separated list of those")
     if args.child:
         child(*args.child)
         return 0
@@ -122,7 +127,6 @@ def main(argv=None) -> int:
                                        for s in (".bin", ".bin.gz", ".w2v", ".kv"))
     if not binary.exists():
         write_binary(binary, args.words, args.dim, args.seed)
-    files = args.files.split(",")
     if "gz" in files and not packed.exists():
         compress(binary, packed)
     if not native.exists():

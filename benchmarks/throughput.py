@@ -198,6 +198,8 @@ def main():
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--min-count", type=int, default=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: runs per mode; pass 1 or more")
     if args.worker:
         return worker(args.worker, Path(args.corpus), args.epochs, args.min_count, args.modes)
 
