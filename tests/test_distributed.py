@@ -344,3 +344,28 @@ def test_a_rank_with_another_corpus_stops_every_rank_with_one_line(moby, tmp_pat
         assert "rank 1's corpus differs from rank 0's" in err and "same corpus file" in err
         assert len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("*.npy"))
+
+
+# Registered before joining, so that it runs after whatever join registered (atexit is last in,
+# first out): it sees whether the group was still open when the interpreter began to finalize.
+LEAVE_SCRIPT = """
+import atexit, torch, torch.distributed as dist
+from w2v.training import distributed
+atexit.register(lambda: print("open at exit" if dist.is_initialized() else "left"))
+assert distributed.join(torch.device("cpu"), 30.0)
+"""
+
+
+def test_a_rank_that_joined_leaves_the_group_before_the_interpreter_finalizes():
+    # A gloo group still open at finalization aborts the process now and then (SIGABRT, "terminate
+    # called without an active exception"), whatever exit status the run had set.
+    port = _free_port()
+    ranks = [subprocess.Popen(
+        [sys.executable, "-c", LEAVE_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": SRC, "RANK": str(rank), "WORLD_SIZE": "2",
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+        for rank in range(2)]
+    for job in ranks:
+        out, err = job.communicate(timeout=120)
+        assert job.returncode == 0, err
+        assert out.strip() == "left"

@@ -98,7 +98,8 @@ JOB_FILE = "job.json"  # in a checkpoint folder: the command's files, for `--res
 JOB_KEYS = ("corpus", "output", "output_format", "save_model")
 
 
-def _train(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> None:
+    """Train (or resume) from the command line; a torchrun job leaves its group at exit."""
     from w2v.corpus.vocab import Vocab
     from w2v.training import distributed
     from w2v.training.config import TrainConfig
@@ -150,17 +151,6 @@ def _train(args: argparse.Namespace) -> None:
         _training_curve(model, args.plot)
     if writer and not args.quiet:
         _summary(model, t1 - t0, t2 - t1, args.output)
-
-
-def run(args: argparse.Namespace) -> None:
-    """Train (or resume); in a torchrun job, leave the process group however it ends."""
-    try:
-        _train(args)
-    finally:
-        if "torch.distributed" in sys.modules:
-            from w2v.training import distributed
-
-            distributed.leave()
 
 
 def _save_job(args: argparse.Namespace, out_format: str) -> None:

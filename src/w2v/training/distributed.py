@@ -25,6 +25,7 @@ number, 2 with sync_dtype bfloat16), each all_reduce moving about 2 (world - 1) 
 that per rank on a ring.
 """
 
+import atexit
 import datetime
 import os
 import time
@@ -63,6 +64,10 @@ def join(device: torch.device, timeout_seconds: float) -> bool:
         raise W2VError(f"cannot join the torch.distributed group ({backend}): {e}; start the "
                        "job with torchrun, which sets RANK, WORLD_SIZE, MASTER_ADDR, "
                        "MASTER_PORT") from e
+    # Gloo's threads must stop while the interpreter is whole: a group still open at
+    # finalization aborts the process (SIGABRT, "terminate called without an active
+    # exception"), whatever exit status the run had chosen (pytorch#179291).
+    atexit.register(leave)
     return True
 
 
