@@ -147,12 +147,18 @@ def kernel():
     return k
 
 
+# Rows shorter than a vector, one vector, and gensim's 100: 12 vectors and an overlapping last one,
+# summed in two passes of registers.
+DIMS = [4, 8, 100]
+
+
 @pytest.mark.parametrize("sg, hs, negative, cbow_mean", [
     (0, 0, 4, True), (0, 0, 4, False), (1, 0, 4, True), (0, 1, 0, True), (1, 1, 3, True),
 ])
-def test_kernel_is_word2vecs_loop(kernel, sg, hs, negative, cbow_mean):
+@pytest.mark.parametrize("D", DIMS)
+def test_kernel_is_word2vecs_loop(kernel, sg, hs, negative, cbow_mean, D):
     rng = np.random.default_rng(0)
-    V, D = 12, 8
+    V = 12
     ids = rng.integers(V, size=300).astype(np.int32)
     counts = np.bincount(ids, minlength=V)
     order = np.argsort(-counts, kind="stable")  # ids must be in descending count order
@@ -181,12 +187,13 @@ def test_kernel_is_word2vecs_loop(kernel, sg, hs, negative, cbow_mean):
 
 @pytest.mark.parametrize("sg, hs, cbow_mean", [(0, 0, True), (0, 0, False), (1, 0, True),
                                                (1, 1, True)])
-def test_with_subwords_the_kernel_is_fasttexts_loop(kernel, sg, hs, cbow_mean):
+@pytest.mark.parametrize("D", DIMS)
+def test_with_subwords_the_kernel_is_fasttexts_loop(kernel, sg, hs, cbow_mean, D):
     # Seven buckets for the n-grams of twelve words: rows shared between words, and repeated
     # within a bag, as hashing makes them.
     rng = np.random.default_rng(1)
     words = ["the", "cat", "sat", "on", "mat", "cats", "sitting", "a", "hat", "at", "ate", "é"]
-    V, D, buckets = len(words), 8, 7
+    V, buckets = len(words), 7
     ids = rng.zipf(1.5, size=200).clip(max=V) - 1  # ids in descending count order, mostly
     counts = np.sort(np.bincount(ids, minlength=V) + 1)[::-1]
     ids = ids.astype(np.int32)
