@@ -95,14 +95,18 @@ def main():
     runners = {"w2v": lambda seed: run_w2v(path, seed, args.epochs, **options),
                "gensim": lambda seed: run_gensim(path, seed, args.epochs, **options),
                "gensim-file": lambda seed: run_gensim(path, seed, args.epochs, True, **options)}
-    rows = []
-    for name in args.runs.split(","):
-        runs = []
-        for seed in map(int, args.seeds.split(",")):
+    names = args.runs.split(",")
+    done: dict[str, list] = {name: [] for name in names}
+    # Seed by seed, each library in turn: this machine's speed drifts by a third within an hour,
+    # so one library's runs all before the other's would compare two machines.
+    for seed in map(int, args.seeds.split(",")):
+        for name in names:
             kv, seconds, words = runners[name](seed)
             figures = {**scores(kv), **subword_scores(kv)}
             print(f"{name} seed {seed}: {seconds:.0f} s, {figures}", flush=True)
-            runs.append((figures, seconds, words))
+            done[name].append((figures, seconds, words))
+    rows = []
+    for name, runs in done.items():
         mean = {k: statistics.mean(f[k] for f, _, _ in runs) for k in runs[0][0]}
         seconds = statistics.mean(t for _, t, _ in runs)
         rows.append((name, mean, seconds, runs[0][2] / seconds))
