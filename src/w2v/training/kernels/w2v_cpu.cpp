@@ -80,30 +80,53 @@ inline void axpy(float g, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += g * x[i];
 }
 
-// word2vec.c's two updates for one output in one pass over its row: neu1e += g * out, with out
-// as it was, then out += g * h. The same arithmetic as two loops, with out read once.
-inline void update_output(float g, const float* h, float* out, float* neu1e, int64_t n) {
-  const bool tail = overlapped_tail(n);
-  Floats8 last_out = {}, last_err = {};
-  if (tail) {
-    const Floats8 o = load8(out + n - 8);
-    last_err = load8(neu1e + n - 8) + g * o;
-    last_out = o + g * load8(h + n - 8);
+// Columns [at, at + 8K) of update_outputs: the block's neu1e and h in registers over every output.
+template <int K>
+inline void update_columns(float* const* rows, const float* g, int64_t n, const float* h,
+                           float* neu1e, int64_t at) {
+  Floats8 err[K], x[K];
+  for (int k = 0; k < K; ++k) err[k] = load8(neu1e + at + 8 * k), x[k] = load8(h + at + 8 * k);
+  for (int64_t j = 0; j < n; ++j) {
+    float* out = rows[j] + at;
+    for (int k = 0; k < K; ++k) {
+      const Floats8 o = load8(out + 8 * k);
+      err[k] += g[j] * o;
+      store8(out + 8 * k, o + g[j] * x[k]);
+    }
   }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const Floats8 o = load8(out + i);
-    store8(neu1e + i, load8(neu1e + i) + g * o);
-    store8(out + i, o + g * load8(h + i));
+  for (int k = 0; k < K; ++k) store8(neu1e + at + 8 * k, err[k]);
+}
+
+// word2vec.c's two updates for each of an example's outputs j, whose rows are distinct: neu1e +=
+// g[j] * out_j, with out_j as it was, then out_j += g[j] * h. A few vectors of columns at a time,
+// their neu1e and h held in registers while the outputs' rows stream past: per output and vector
+// one load and one store, where output after output it was three loads and two stores (the
+// stores bound hierarchical softmax's ~12 nodes an example). Every column adds the outputs' terms
+// in their order, so the result is the same bit for bit. At most 6 vectors a pass: 12 registers
+// of neu1e and h, and room for the rest in AVX2's 16.
+inline void update_outputs(float* const* rows, const float* g, int64_t n, const float* h,
+                           float* neu1e, int64_t dim) {
+  const int64_t vectors = dim / 8, passes = (vectors + 5) / 6;
+  for (int64_t p = 0, done = 0; p < passes; ++p) {
+    const int64_t k = (vectors - done) / (passes - p);
+    switch (k) {
+      case 1: update_columns<1>(rows, g, n, h, neu1e, 8 * done); break;
+      case 2: update_columns<2>(rows, g, n, h, neu1e, 8 * done); break;
+      case 3: update_columns<3>(rows, g, n, h, neu1e, 8 * done); break;
+      case 4: update_columns<4>(rows, g, n, h, neu1e, 8 * done); break;
+      case 5: update_columns<5>(rows, g, n, h, neu1e, 8 * done); break;
+      default: update_columns<6>(rows, g, n, h, neu1e, 8 * done); break;
+    }
+    done += k;
   }
-  if (tail) {
-    store8(neu1e + n - 8, last_err);
-    return store8(out + n - 8, last_out);
-  }
-  for (; i < n; ++i) {
-    const float o = out[i];
-    neu1e[i] += g * o;
-    out[i] = o + g * h[i];
+  for (int64_t i = 8 * vectors; i < dim; ++i) {  // the last dim % 8 columns, one at a time
+    float err = neu1e[i];
+    for (int64_t j = 0; j < n; ++j) {
+      const float o = rows[j][i];
+      err += g[j] * o;
+      rows[j][i] = o + g[j] * h[i];
+    }
+    neu1e[i] = err;
   }
 }
 
@@ -210,7 +233,8 @@ struct alignas(64) Worker {
   std::vector<int32_t> inputs;           // one CBOW example's input rows, every context bag's
   std::vector<float*> rows;              // one example's output rows: tree nodes or noise words
   std::vector<uint8_t> labels;
-  std::vector<float> f, e, inv;          // their scores f, exp(-|f|), 1 / (1 + exp(-|f|))
+  // Their scores f, exp(-|f|), 1 / (1 + exp(-|f|)), and the gradients of those updated.
+  std::vector<float> f, e, inv, g;
   double loss = 0.0;        // -log of the likelihoods folded in so far
   double likelihood = 1.0;  // product of the examples' likelihoods not yet in `loss`
   int64_t examples = 0;
@@ -289,12 +313,16 @@ inline void learn(Worker& w, int64_t n, const float* h, float alpha, int64_t dim
   }
   // P(label) from e directly: 1 - sigmoid would round to 0 once sigmoid rounds to 1.
   for (int64_t k = 0; k < n; ++k) likelihood *= label[k] == (f[k] >= 0) ? inv[k] : e[k] * inv[k];
+  // The outputs that are updated, moved to the front with their gradients.
+  float* g = w.g.data();
+  int64_t moved = 0;
   for (int64_t k = 0; k < n; ++k) {
     if (std::fabs(f[k]) >= kMaxExp && (tree || label[k] == (f[k] >= 0))) continue;
     const float sigmoid = f[k] >= 0 ? inv[k] : e[k] * inv[k];
-    const float g = ((label[k] ? 1.f : 0.f) - sigmoid) * alpha;
-    update_output(g, h, w.rows[k], w.neu1e.data(), dim);
+    g[moved] = ((label[k] ? 1.f : 0.f) - sigmoid) * alpha;
+    w.rows[moved++] = w.rows[k];
   }
+  update_outputs(w.rows.data(), g, moved, h, w.neu1e.data(), dim);
 }
 
 // A noise word, exactly from unigram**0.75 (Walker's alias method): a uniform slot, then a coin.
@@ -554,7 +582,7 @@ std::tuple<double, int64_t> train(
     const int64_t outputs = std::max(negative + 1, deepest);
     w.rows.assign(outputs, nullptr);
     w.labels.assign(outputs, 0);
-    for (auto* scratch : {&w.f, &w.e, &w.inv}) scratch->assign(outputs, 0.f);
+    for (auto* scratch : {&w.f, &w.e, &w.inv, &w.g}) scratch->assign(outputs, 0.f);
     if (own_nodes > 0) {
       w.own_first = rows - 1 - own_nodes;
       w.own.assign(m.syn1 + w.own_first * dim, m.syn1 + (rows - 1) * dim);
