@@ -35,6 +35,8 @@ struct Lcg {
 // Eight floats as one value (GCC's and Clang's vector extension): AVX's register, two of SSE's
 // or NEON's where the CPU has no AVX.
 using Floats8 = float __attribute__((vector_size(32)));
+using Ints8 = int32_t __attribute__((vector_size(32)));
+using Floats4 = float __attribute__((vector_size(16)));  // a tail of 4 to 7 columns
 
 inline Floats8 load8(const float* p) {
   Floats8 v;
@@ -43,6 +45,12 @@ inline Floats8 load8(const float* p) {
 }
 
 inline void store8(float* p, Floats8 v) { std::memcpy(p, &v, sizeof v); }
+
+// Rows of dim >= 8 that are not a multiple of 8 long (gensim's default 100) end in a vector that
+// overlaps the one before it: the last 8 columns are computed from the row as it was, before the
+// loop, and stored after it, so the columns both cover get the same value twice (a dot product
+// masks the columns already added instead). One vector instead of dim % 8 scalar steps.
+inline bool overlapped_tail(int64_t n) { return n > 8 && n % 8 != 0; }
 
 // A dot product in four running sums of eight lanes: with one sum every multiply-add waits for
 // the one before it (four cycles each), so a 100-float dot would take the chain's latency rather
@@ -59,17 +67,18 @@ inline float dot(const float* a, const float* b, int64_t n) {
     s3 += load8(a + i + 24) * load8(b + i + 24);
   }
   for (; i + 8 <= n; i += 8) s0 += load8(a + i) * load8(b + i);
+  const bool tail = overlapped_tail(n);
+  if (tail) {
+    const Ints8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    const Ints8 fresh = lane >= static_cast<int32_t>(8 - n % 8);  // the columns not yet added
+    const Floats8 p = load8(a + n - 8) * load8(b + n - 8);
+    s1 += (Floats8)((Ints8)p & fresh);
+  }
   const Floats8 v = (s0 + s1) + (s2 + s3);
   float sum = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-  for (; i < n; ++i) sum += a[i] * b[i];
+  for (; i < n && !tail; ++i) sum += a[i] * b[i];
   return sum;
 }
-
-// Rows of dim >= 8 that are not a multiple of 8 long (gensim's default 100) end in a vector that
-// overlaps the one before it: the last 8 columns are computed from the row as it was, before the
-// loop, and stored after it, so the columns both cover get the same value twice. One vector
-// instead of dim % 8 scalar steps, and the same arithmetic column by column.
-inline bool overlapped_tail(int64_t n) { return n > 8 && n % 8 != 0; }
 
 inline void axpy(float g, const float* x, float* y, int64_t n) {
   const bool tail = overlapped_tail(n);
@@ -80,21 +89,28 @@ inline void axpy(float g, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += g * x[i];
 }
 
-// Columns [at, at + 8K) of update_outputs: the block's neu1e and h in registers over every output.
-template <int K>
+// Columns [at, at + K vectors V) of update_outputs: the block's neu1e and h in registers over
+// every output.
+template <typename V, int K>
 inline void update_columns(float* const* rows, const float* g, int64_t n, const float* h,
                            float* neu1e, int64_t at) {
-  Floats8 err[K], x[K];
-  for (int k = 0; k < K; ++k) err[k] = load8(neu1e + at + 8 * k), x[k] = load8(h + at + 8 * k);
+  constexpr int64_t lanes = sizeof(V) / sizeof(float);
+  V err[K], x[K];
+  for (int k = 0; k < K; ++k) {
+    std::memcpy(&err[k], neu1e + at + lanes * k, sizeof(V));
+    std::memcpy(&x[k], h + at + lanes * k, sizeof(V));
+  }
   for (int64_t j = 0; j < n; ++j) {
     float* out = rows[j] + at;
     for (int k = 0; k < K; ++k) {
-      const Floats8 o = load8(out + 8 * k);
+      V o;
+      std::memcpy(&o, out + lanes * k, sizeof(V));
       err[k] += g[j] * o;
-      store8(out + 8 * k, o + g[j] * x[k]);
+      const V moved = o + g[j] * x[k];
+      std::memcpy(out + lanes * k, &moved, sizeof(V));
     }
   }
-  for (int k = 0; k < K; ++k) store8(neu1e + at + 8 * k, err[k]);
+  for (int k = 0; k < K; ++k) std::memcpy(neu1e + at + lanes * k, &err[k], sizeof(V));
 }
 
 // word2vec.c's two updates for each of an example's outputs j, whose rows are distinct: neu1e +=
@@ -110,24 +126,18 @@ inline void update_outputs(float* const* rows, const float* g, int64_t n, const 
   for (int64_t p = 0, done = 0; p < passes; ++p) {
     const int64_t k = (vectors - done) / (passes - p);
     switch (k) {
-      case 1: update_columns<1>(rows, g, n, h, neu1e, 8 * done); break;
-      case 2: update_columns<2>(rows, g, n, h, neu1e, 8 * done); break;
-      case 3: update_columns<3>(rows, g, n, h, neu1e, 8 * done); break;
-      case 4: update_columns<4>(rows, g, n, h, neu1e, 8 * done); break;
-      case 5: update_columns<5>(rows, g, n, h, neu1e, 8 * done); break;
-      default: update_columns<6>(rows, g, n, h, neu1e, 8 * done); break;
+      case 1: update_columns<Floats8, 1>(rows, g, n, h, neu1e, 8 * done); break;
+      case 2: update_columns<Floats8, 2>(rows, g, n, h, neu1e, 8 * done); break;
+      case 3: update_columns<Floats8, 3>(rows, g, n, h, neu1e, 8 * done); break;
+      case 4: update_columns<Floats8, 4>(rows, g, n, h, neu1e, 8 * done); break;
+      case 5: update_columns<Floats8, 5>(rows, g, n, h, neu1e, 8 * done); break;
+      default: update_columns<Floats8, 6>(rows, g, n, h, neu1e, 8 * done); break;
     }
     done += k;
   }
-  for (int64_t i = 8 * vectors; i < dim; ++i) {  // the last dim % 8 columns, one at a time
-    float err = neu1e[i];
-    for (int64_t j = 0; j < n; ++j) {
-      const float o = rows[j][i];
-      err += g[j] * o;
-      rows[j][i] = o + g[j] * h[i];
-    }
-    neu1e[i] = err;
-  }
+  int64_t i = 8 * vectors;  // the last dim % 8 columns: four in a vector, the rest one by one
+  if (i + 4 <= dim) update_columns<Floats4, 1>(rows, g, n, h, neu1e, i), i += 4;
+  for (; i < dim; ++i) update_columns<float, 1>(rows, g, n, h, neu1e, i);
 }
 
 // K vectors of columns of the sum of `count` rows of `table` (the k-th from column at[k]), held
@@ -316,11 +326,11 @@ inline void learn(Worker& w, int64_t n, const float* h, float alpha, int64_t dim
   // The outputs that are updated, moved to the front with their gradients.
   float* g = w.g.data();
   int64_t moved = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    if (std::fabs(f[k]) >= kMaxExp && (tree || label[k] == (f[k] >= 0))) continue;
+  for (int64_t k = 0; k < n; ++k) {  // without a branch: whether |f| >= 6 is a coin toss
     const float sigmoid = f[k] >= 0 ? inv[k] : e[k] * inv[k];
     g[moved] = ((label[k] ? 1.f : 0.f) - sigmoid) * alpha;
-    w.rows[moved++] = w.rows[k];
+    w.rows[moved] = w.rows[k];
+    moved += !(std::fabs(f[k]) >= kMaxExp && (tree || label[k] == (f[k] >= 0)));
   }
   update_outputs(w.rows.data(), g, moved, h, w.neu1e.data(), dim);
 }
@@ -410,6 +420,13 @@ inline void train_sentence(const Model& m, const Options& o, Worker& w, AlphaAt 
     const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min<int64_t>(n - 1, pos + reach);
     if (hi == lo) continue;  // no context word
     const int32_t word = w.sen[pos];
+    if (o.hs && pos + 1 < n) {
+      // The next word's path, so that reading its nodes does not wait on memory: a rare word's
+      // points and code bits are far from the cache (8% of CBOW's time with hierarchical softmax).
+      const int64_t next = m.path[w.sen[pos + 1]];
+      __builtin_prefetch(m.point + next);
+      __builtin_prefetch(m.code + next);
+    }
     if (o.sg) {
       // Skip-gram: each context word's vector predicts the centre word; a word of one row is
       // read in place, a bag's mean is gathered in neu1. Every pair's noise words are drawn
