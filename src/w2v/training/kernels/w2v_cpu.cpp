@@ -420,6 +420,12 @@ inline void train_sentence(const Model& m, const Options& o, Worker& w, AlphaAt 
     const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min<int64_t>(n - 1, pos + reach);
     if (hi == lo) continue;  // no context word
     const int32_t word = w.sen[pos];
+    if (!m.bag_start && pos + o.window + 1 < n) {
+      // The row of the word that a window may first reach at the next position.
+      const float* next = m.syn0 + int64_t(w.sen[pos + o.window + 1]) * dim;
+      const char* row = reinterpret_cast<const char*>(next);
+      for (int64_t b = 0; b < dim * 4; b += 64) __builtin_prefetch(row + b);
+    }
     if (o.hs && pos + 1 < n) {
       // The next word's path, so that reading its nodes does not wait on memory: a rare word's
       // points and code bits are far from the cache (8% of CBOW's time with hierarchical softmax).
