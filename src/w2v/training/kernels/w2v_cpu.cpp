@@ -156,8 +156,9 @@ inline void sum_columns(const float* table, const int32_t* ids, int64_t count, i
 // out = the sum of rows ids[0, count) of table, each column added up in the rows' order, as an
 // axpy per row would add them, so the result is the same bit for bit; but a few vectors of
 // columns at a time in registers, where an axpy per row loads and stores the whole sum once per
-// row (a fastText CBOW example sums ~100 rows: half its time went there). Up to 8 vectors a
-// pass: fewer would leave each register's chain of additions waiting on the one before.
+// row (a fastText CBOW example sums ~100 rows: a quarter of its time went there). Up to 8
+// vectors a pass: fewer would leave each register's chain of additions waiting on the one
+// before.
 inline void sum_rows(const float* table, const int32_t* ids, int64_t count, float* out,
                      int64_t dim) {
   if (dim < 8) {
